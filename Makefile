@@ -1,0 +1,141 @@
+# mukan-dialer: one entry point. Everything is built into $(BUILD)/.
+#
+#   make            build the libraries and tools
+#   make test       every test (unit tests, then bounded fuzzing); needs root later for BPF
+#   make bench      every benchmark (BENCH=name for one)
+#   make demo       the main job, end to end
+#   make fuzz       longer fuzzing (FUZZ_SECONDS per target, default 300)
+#   make deps       install missing Debian packages (apt-get; root)
+#   make install    install the tools under $(PREFIX)
+#   make V=1 ...    show full commands;  make SAN=1 ...  build with ASan+UBSan
+
+BUILD ?= build
+PREFIX ?= /usr/local
+CC ?= gcc
+CLANG ?= clang
+FUZZ_SECONDS ?= 20
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -MMD -MP
+LDLIBS := -ljansson -lhighwayhash -lstdc++ -lm
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# Debian packages the project builds, tests and runs with.
+DEPS_PKGS := make gcc clang llvm libclang-rt-14-dev pkg-config libcriterion-dev \
+	libjansson-dev libhighwayhash-dev libbpf-dev liburing-dev bpftool libelf-dev \
+	zlib1g-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler libinih-dev \
+	libmicrohttpd-dev iproute2 nftables valgrind
+
+LIB_SRCS := $(wildcard user/book/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libmukan.a
+
+TOOLS := $(BUILD)/mukan-dialctl
+DIALCTL_SRCS := $(wildcard tools/mukan-dialctl/*.c)
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(BUILD)/tests/unit-tests
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+.PHONY: all test unit fuzz-smoke fuzz bench demo deps install clean
+.SECONDARY:
+
+all: $(LIB) $(TOOLS)
+
+$(BUILD)/obj/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/mukan-dialctl: $(DIALCTL_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(UNIT_BIN): $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Fuzzers: clang + libFuzzer + ASan/UBSan, the library sources compiled in.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iuser \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ $(LDLIBS) -o $@
+
+test: deps unit fuzz-smoke
+
+unit: $(UNIT_BIN) $(TOOLS)
+	$(call msg,TEST,$(UNIT_BIN))
+	$(Q)MUKAN_BUILD=$(abspath $(BUILD)) $(UNIT_BIN) --jobs 2
+
+# Every fuzzer replays its corpus (found crashers included), then explores briefly.
+fuzz-smoke: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do \
+		name=$$(basename $$f); corpus=tests/fuzz/corpus/$$name; \
+		mkdir -p $(BUILD)/fuzz/work-$$name; \
+		echo "  FUZZ    $$name: $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=0 \
+			$(BUILD)/fuzz/work-$$name $$corpus >$(BUILD)/fuzz/$$name.log 2>&1 \
+		|| { tail -40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
+		grep -E '^#[0-9]+.*DONE' $(BUILD)/fuzz/$$name.log | tail -1; \
+	done
+
+fuzz: FUZZ_SECONDS = 300
+fuzz: fuzz-smoke
+
+bench: deps $(BENCH_BINS)
+	$(Q)for b in $(BENCH_BINS); do \
+		case "$(BENCH)" in ""|$$(basename $$b)) $$b || exit 1;; esac; \
+	done
+
+demo: deps all
+	$(Q)./tools/demo.sh $(BUILD)
+
+deps:
+	$(Q)missing=""; for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "make deps: missing Debian packages:$$missing (run as root: sudo make deps)"; exit 1; \
+		fi; \
+		echo "  DEPS   installing:$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * abi.h - every type shared by the BPF programs (bpf/) and userspace (user/).
+ *
+ * Fixed-width types only, no pointers: the peer records below live in a flat
+ * array that is either ordinary memory or an mmapped BPF ARRAY map, and the
+ * kernel and userspace must agree on every byte. Any layout change bumps
+ * MUKAN_ABI_VERSION (pinned maps carry it in their names, so an old map is
+ * never misread).
+ */
+#ifndef MUKAN_ABI_H
+#define MUKAN_ABI_H
+
+#ifdef __bpf__
+/* vmlinux.h provides __u8 .. __s64 */
+#else
+#include <linux/types.h>
+#endif
+
+#define MUKAN_ABI_VERSION 1
+
+#define MUKAN_ID_LEN 20 /* node ID: first 20 bytes of SHA-256(pubkey) */
+
+/* Address families, the kernel's values so BPF can compare directly. */
+#define MUKAN_AF_INET 2
+#define MUKAN_AF_INET6 10
+
+/*
+ * A transport address. IPv4 uses ip[0..3] (network byte order) and leaves
+ * the rest zero; IPv4-mapped IPv6 (::ffff:a.b.c.d) is stored as IPv4, as Go
+ * treats it. The port is in host byte order. 20 bytes, no holes, so it can be
+ * a BPF hash key as is.
+ */
+struct mukan_addr {
+	__u8 family;
+	__u8 pad;
+	__u16 port;
+	__u8 ip[16];
+};
+
+/* Book time: signed nanoseconds on the caller's clock; "never" is this. */
+#define MUKAN_TIME_NEVER ((__s64)(-0x7fffffffffffffffLL - 1))
+
+/* Where a record sits (upstream bucketTypeNew/Old, plus "in no bucket"). */
+enum mukan_bucket_type {
+	MUKAN_BUCKET_NONE = 0,
+	MUKAN_BUCKET_NEW = 1,
+	MUKAN_BUCKET_OLD = 2,
+};
+
+/* mukan_peer.flags */
+enum mukan_peer_flag {
+	MUKAN_PEER_BANNED = 1 << 0,	   /* in the ban list, in no bucket */
+	MUKAN_PEER_PERSISTENT = 1 << 1,	   /* configured persistent peer */
+	MUKAN_PEER_UNCONDITIONAL = 1 << 2, /* ignores peer limits */
+	MUKAN_PEER_SEED = 1 << 3,	   /* configured seed */
+	MUKAN_PEER_SRC_NO_ID = 1 << 4,	   /* source had no node ID */
+};
+
+#define MUKAN_MAX_NEW_BUCKETS_PER_ADDR 4
+
+/*
+ * One slot of the address book. 256 bytes; `in_use` 0 marks a free slot.
+ * Fields up to `ban_until` follow upstream's knownAddress; the dial fields
+ * after it are what the kernel programs maintain.
+ */
+struct mukan_peer {
+	struct mukan_addr addr;	  /* 0 */
+	struct mukan_addr src;	  /* 20: who told us about it */
+	__u8 id[MUKAN_ID_LEN];	  /* 40 */
+	__u8 src_id[MUKAN_ID_LEN]; /* 60 */
+	__u8 in_use;		  /* 80 */
+	__u8 bucket_type;	  /* enum mukan_bucket_type */
+	__u8 n_buckets;		  /* entries used in buckets[] */
+	__u8 flags;		  /* enum mukan_peer_flag */
+	__u16 buckets[MUKAN_MAX_NEW_BUCKETS_PER_ADDR]; /* 84: new idxs, or the old idx */
+	__s32 attempts;		  /* 92: upstream Attempts (reset by mark good) */
+	__u32 failures;		  /* 96: consecutive failed dials */
+	__s32 last_error;	  /* 100: errno of the last failed dial, 0 none */
+	__u32 dials;		  /* 104: dials seen, all outcomes */
+	__u32 pad0;		  /* 108 */
+	__s64 last_attempt;	  /* 112 */
+	__s64 last_success;	  /* 120 */
+	__s64 ban_until;	  /* 128: upstream LastBanTime */
+	__s64 next_dial;	  /* 136: no dial before this (backoff) */
+	__s64 last_dial;	  /* 144: last connect seen */
+	__u8 reserved[104];	  /* 152: room to grow without a new layout */
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct mukan_addr) == 20, "mukan_addr layout");
+_Static_assert(sizeof(struct mukan_peer) == 256, "mukan_peer layout");
+#endif
+
+#endif /* MUKAN_ABI_H */

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * book.h - a CometBFT-compatible address book over a flat array of
+ * struct mukan_peer slots (include/mukan/abi.h).
+ *
+ * The slots may be ordinary memory or an mmapped BPF array the kernel writes
+ * into; the bucket lists and lookup tables are this library's own index over
+ * them. Every operation takes `now` (book time, in ns) from the caller, and
+ * every random choice comes from a seeded generator, so behaviour can be
+ * replayed exactly. Functions return 0 or a positive count on success and
+ * -errno on failure; nothing here prints, exits or touches the network.
+ *
+ * Error codes of book_add (upstream's AddAddress errors):
+ *   -EINVAL      invalid address (bad IP, no ID)
+ *   -EACCES      the address is banned
+ *   -EPERM       the address or its source is a private ID
+ *   -EEXIST      one of our own addresses
+ *   -ENETUNREACH not routable in strict mode
+ *   -ENOSPC      every slot is in use
+ */
+#ifndef MUKAN_BOOK_H
+#define MUKAN_BOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mukan/abi.h"
+#include "netaddr.h"
+#include "placement.h"
+
+#define BOOK_NEW_BUCKET_SIZE 64 /* nominal; `len > size` allows 65 */
+#define BOOK_OLD_BUCKET_SIZE 64
+#define BOOK_NEED_ADDRESS_THRESHOLD 1000
+#define BOOK_DEFAULT_CAPACITY 32768 /* 8 MiB of slots: every bucket full + bans */
+#define BOOK_MAX_OUR_ADDRS 32
+
+/* PEX reply size rule: min(250, max(min(32, size), size * 23 / 100)). */
+#define BOOK_SELECTION_PERCENT 23
+#define BOOK_SELECTION_MIN 32
+#define BOOK_SELECTION_MAX 250
+
+struct book;
+
+struct book_opts {
+	bool strict;		  /* addr_book_strict (upstream default true) */
+	uint32_t capacity;	  /* slots; 0 = BOOK_DEFAULT_CAPACITY */
+	uint64_t seed;		  /* generator seed */
+	struct mukan_peer *slots; /* caller's slot store (capacity entries), or NULL */
+};
+
+/*
+ * Create an empty book with a fresh random key and hash key. With
+ * opts->slots the records live in the caller's memory, which must be zeroed
+ * or hold records from an earlier run (they are indexed, see book_reindex).
+ */
+int book_new(struct book **out, const struct book_opts *opts);
+void book_free(struct book *b);
+
+/* The `key` prefix (any byte string up to BOOK_KEY_MAX) and the hash key. */
+int book_set_key(struct book *b, const char *key, size_t len);
+const char *book_key(const struct book *b);
+void book_set_hash_key(struct book *b, const uint8_t hk[BOOK_HASH_KEY_LEN]);
+const uint8_t *book_hash_key(const struct book *b);
+const struct placement_keys *book_placement(const struct book *b);
+bool book_strict(const struct book *b);
+
+/* Upstream operations. */
+int book_add(struct book *b, const struct netaddr *addr, const struct netaddr *src, int64_t now);
+int book_remove(struct book *b, const uint8_t id[MUKAN_ID_LEN]);
+int book_mark_attempt(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t now);
+int book_mark_good(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t now);
+int book_mark_bad(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t ban_ns, int64_t now);
+/* Put every record whose ban has ended back into a new bucket; the count. */
+unsigned book_reinstate(struct book *b, int64_t now);
+bool book_is_banned(const struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t now);
+bool book_is_good(const struct book *b, const uint8_t id[MUKAN_ID_LEN]);
+bool book_need_more(const struct book *b);
+
+/*
+ * Pick an address to dial with upstream's bias towards new addresses
+ * (0..100, clamped): old iff (oldC + newC) * U[0,1) < oldC where
+ * oldC = sqrt(nOld) * (100 - bias), newC = sqrt(nNew) * bias; then a uniform
+ * non-empty bucket of that side and a uniform entry of it. 0 or -ENOENT.
+ */
+int book_pick(struct book *b, int bias, uint32_t *slot);
+
+/* Upstream bias from the outbound peer count: min(outbound, 8) * 10 + 10. */
+static inline int book_bias_for_outbound(int outbound)
+{
+	if (outbound < 0)
+		outbound = 0;
+	return (outbound < 8 ? outbound : 8) * 10 + 10;
+}
+
+/* Addresses for a PEX reply (GetSelection / GetSelectionWithBias). */
+size_t book_selection_size(size_t book_size);
+size_t book_selection(struct book *b, uint32_t *out, size_t max);
+size_t book_selection_bias(struct book *b, int bias, uint32_t *out, size_t max);
+
+/* Our own addresses and private IDs are never added. */
+int book_add_our_address(struct book *b, const struct netaddr *na);
+bool book_is_our_address(const struct book *b, const struct netaddr *na);
+int book_add_private_id(struct book *b, const uint8_t id[MUKAN_ID_LEN]);
+bool book_is_private_id(const struct book *b, const uint8_t id[MUKAN_ID_LEN]);
+
+/* Inspection. Sizes count bucketed (not banned) records, as upstream Size(). */
+uint32_t book_size(const struct book *b);
+uint32_t book_n_new(const struct book *b);
+uint32_t book_n_old(const struct book *b);
+uint32_t book_n_banned(const struct book *b);
+uint32_t book_capacity(const struct book *b);
+const struct mukan_peer *book_slot(const struct book *b, uint32_t slot);
+struct mukan_peer *book_slot_mut(struct book *b, uint32_t slot);
+/* Slot of an ID or an address, or -ENOENT. */
+int book_find(const struct book *b, const uint8_t id[MUKAN_ID_LEN]);
+int book_find_addr(const struct book *b, const struct mukan_addr *a);
+uint32_t book_bucket_len(const struct book *b, int type, unsigned idx);
+uint32_t book_bucket_at(const struct book *b, int type, unsigned idx, uint32_t i);
+/* Next used slot at or after `from`, or -ENOENT: for iterating records. */
+int book_next_slot(const struct book *b, uint32_t from);
+
+/* The addresses of a record as netaddr values. */
+void book_peer_addr(const struct mukan_peer *p, struct netaddr *addr);
+void book_peer_src(const struct mukan_peer *p, struct netaddr *src);
+
+/*
+ * Insert a record as a file describes it: its bucket type and bucket list
+ * are kept as given (a list that is empty is recomputed). A record flagged
+ * MUKAN_PEER_BANNED goes to the ban list. Returns the slot, or -errno with
+ * a reason in err: duplicate ID, bucket index out of range, wrong type.
+ */
+int book_insert_record(struct book *b, const struct mukan_peer *rec, char *err, size_t errsz);
+
+/*
+ * Re-index records already present in the slot store (a pinned map that
+ * outlived the daemon). Returns the number indexed or -errno.
+ */
+int book_reindex(struct book *b, char *err, size_t errsz);
+
+#endif /* MUKAN_BOOK_H */

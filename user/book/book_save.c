@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * book_save.c - write addrbook.json the way upstream's json.MarshalIndent
+ * lays it out (tabs, same field order), plus our "mukan" extension, and
+ * replace the old file atomically.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "book_file.h"
+#include "book_internal.h"
+#include "timefmt.h"
+
+/* A growing text buffer; `failed` sticks after the first allocation error. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void sb_reserve(struct sbuf *s, size_t more)
+{
+	if (s->failed || s->len + more <= s->cap)
+		return;
+	size_t cap = s->cap ? s->cap : 4096;
+	while (cap < s->len + more)
+		cap *= 2;
+	char *p = realloc(s->p, cap);
+	if (!p) {
+		s->failed = true;
+		return;
+	}
+	s->p = p;
+	s->cap = cap;
+}
+
+static void sb_put(struct sbuf *s, const char *text, size_t n)
+{
+	sb_reserve(s, n);
+	if (s->failed)
+		return;
+	memcpy(s->p + s->len, text, n);
+	s->len += n;
+}
+
+static void sb_str(struct sbuf *s, const char *text)
+{
+	sb_put(s, text, strlen(text));
+}
+
+static void sb_indent(struct sbuf *s, int depth)
+{
+	static const char tabs[] = "\t\t\t\t\t\t\t\t";
+	sb_put(s, "\n", 1);
+	sb_put(s, tabs, (size_t)depth);
+}
+
+static void sb_i64(struct sbuf *s, long long v)
+{
+	char tmp[24];
+	int n = 0;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[sizeof(tmp) - 1 - n++] = '-';
+	sb_put(s, tmp + sizeof(tmp) - n, (size_t)n);
+}
+
+/* A JSON string; only the book key can hold characters that need escaping. */
+static void sb_quoted(struct sbuf *s, const char *text, size_t n)
+{
+	sb_put(s, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (c == '"' || c == '\\') {
+			char esc[2] = { '\\', (char)c };
+			sb_put(s, esc, 2);
+		} else if (c < 0x20) {
+			char esc[8];
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			sb_put(s, esc, 6);
+		} else {
+			sb_put(s, (const char *)&c, 1);
+		}
+	}
+	sb_put(s, "\"", 1);
+}
+
+/* `"name": ` at the given depth, after a comma unless first. */
+static void sb_field(struct sbuf *s, int depth, const char *name, bool first)
+{
+	if (!first)
+		sb_put(s, ",", 1);
+	sb_indent(s, depth);
+	sb_put(s, "\"", 1);
+	sb_str(s, name);
+	sb_put(s, "\": ", 3);
+}
+
+static void sb_time(struct sbuf *s, int64_t book_ns, int64_t offset)
+{
+	char t[TIME_STRLEN];
+	int64_t unix_ns = book_ns;
+	if (book_ns != MUKAN_TIME_NEVER && book_ns != INT64_MAX &&
+	    __builtin_add_overflow(book_ns, offset, &unix_ns))
+		unix_ns = offset > 0 ? INT64_MAX : MUKAN_TIME_NEVER;
+	size_t n = time_format(unix_ns, t);
+	sb_put(s, "\"", 1);
+	sb_put(s, t, n);
+	sb_put(s, "\"", 1);
+}
+
+static void sb_netaddr(struct sbuf *s, int depth, const uint8_t *id, bool has_id,
+		       const struct mukan_addr *a)
+{
+	char hex[2 * MUKAN_ID_LEN + 1] = "", ip[IP_STRLEN];
+	if (has_id)
+		node_id_format(id, hex);
+	size_t iplen = ip_format(a, ip);
+	sb_put(s, "{", 1);
+	sb_field(s, depth + 1, "id", true);
+	sb_quoted(s, hex, strlen(hex));
+	sb_field(s, depth + 1, "ip", false);
+	sb_quoted(s, ip, iplen);
+	sb_field(s, depth + 1, "port", false);
+	sb_i64(s, a->port);
+	sb_indent(s, depth);
+	sb_put(s, "}", 1);
+}
+
+static bool has_dial_state(const struct mukan_peer *p)
+{
+	return p->failures || p->last_error || p->dials ||
+	       (p->flags & (MUKAN_PEER_PERSISTENT | MUKAN_PEER_UNCONDITIONAL | MUKAN_PEER_SEED)) ||
+	       p->next_dial != MUKAN_TIME_NEVER || p->last_dial != MUKAN_TIME_NEVER;
+}
+
+static void sb_entry(struct sbuf *s, int depth, const struct mukan_peer *p, int64_t off)
+{
+	sb_put(s, "{", 1);
+	sb_field(s, depth + 1, "addr", true);
+	sb_netaddr(s, depth + 1, p->id, true, &p->addr);
+	sb_field(s, depth + 1, "src", false);
+	sb_netaddr(s, depth + 1, p->src_id, !(p->flags & MUKAN_PEER_SRC_NO_ID), &p->src);
+	sb_field(s, depth + 1, "buckets", false);
+	if (p->n_buckets == 0) {
+		sb_put(s, "[]", 2);
+	} else {
+		sb_put(s, "[", 1);
+		for (unsigned i = 0; i < p->n_buckets; i++) {
+			if (i)
+				sb_put(s, ",", 1);
+			sb_indent(s, depth + 2);
+			sb_i64(s, p->buckets[i]);
+		}
+		sb_indent(s, depth + 1);
+		sb_put(s, "]", 1);
+	}
+	sb_field(s, depth + 1, "attempts", false);
+	sb_i64(s, p->attempts);
+	sb_field(s, depth + 1, "bucket_type", false);
+	/* A banned record is in no bucket; upstream's field only knows 1 and 2. */
+	sb_i64(s, p->bucket_type == MUKAN_BUCKET_OLD ? MUKAN_BUCKET_OLD : MUKAN_BUCKET_NEW);
+	sb_field(s, depth + 1, "last_attempt", false);
+	sb_time(s, p->last_attempt, off);
+	sb_field(s, depth + 1, "last_success", false);
+	sb_time(s, p->last_success, off);
+	sb_field(s, depth + 1, "last_ban_time", false);
+	sb_time(s, p->ban_until, off);
+	if (has_dial_state(p)) {
+		sb_field(s, depth + 1, "mukan", false);
+		sb_put(s, "{", 1);
+		sb_field(s, depth + 2, "failures", true);
+		sb_i64(s, p->failures);
+		sb_field(s, depth + 2, "last_error", false);
+		sb_i64(s, p->last_error);
+		sb_field(s, depth + 2, "dials", false);
+		sb_i64(s, p->dials);
+		sb_field(s, depth + 2, "flags", false);
+		sb_i64(s, p->flags & (MUKAN_PEER_PERSISTENT | MUKAN_PEER_UNCONDITIONAL | MUKAN_PEER_SEED));
+		sb_field(s, depth + 2, "next_dial", false);
+		sb_time(s, p->next_dial, off);
+		sb_field(s, depth + 2, "last_dial", false);
+		sb_time(s, p->last_dial, off);
+		sb_indent(s, depth + 1);
+		sb_put(s, "}", 1);
+	}
+	sb_indent(s, depth);
+	sb_put(s, "}", 1);
+}
+
+/* Every used slot that is (banned ? in the ban list : in a bucket). */
+static void sb_list(struct sbuf *s, int depth, const struct book *b, bool banned, int64_t off)
+{
+	bool first = true;
+	sb_put(s, "[", 1);
+	for (uint32_t i = 0; i < b->capacity; i++) {
+		const struct mukan_peer *p = &b->slots[i];
+		if (!p->in_use || !(p->flags & MUKAN_PEER_BANNED) != !banned)
+			continue;
+		if (!first)
+			sb_put(s, ",", 1);
+		first = false;
+		sb_indent(s, depth + 1);
+		sb_entry(s, depth + 1, p, off);
+	}
+	if (!first)
+		sb_indent(s, depth);
+	sb_put(s, "]", 1);
+}
+
+int book_render(const struct book *b, const struct book_file_opts *fo, char **text, size_t *len)
+{
+	struct sbuf s = { 0 };
+	int64_t off = fo->wall_offset_ns;
+	char hk[2 * BOOK_HASH_KEY_LEN + 1];
+	for (int i = 0; i < BOOK_HASH_KEY_LEN; i++)
+		snprintf(hk + 2 * i, 3, "%02x", b->hash_key[i]);
+
+	sb_reserve(&s, 512 + (size_t)(b->n_live + b->n_banned) * 640);
+	sb_put(&s, "{", 1);
+	sb_field(&s, 1, "key", true);
+	sb_quoted(&s, b->keys.key, b->keys.key_len);
+	sb_field(&s, 1, "addrs", false);
+	sb_list(&s, 1, b, false, off);
+	sb_field(&s, 1, "mukan", false);
+	sb_put(&s, "{", 1);
+	sb_field(&s, 2, "format", true);
+	sb_i64(&s, BOOK_FILE_FORMAT);
+	sb_field(&s, 2, "hash_key", false);
+	sb_quoted(&s, hk, 2 * BOOK_HASH_KEY_LEN);
+	sb_field(&s, 2, "banned", false);
+	sb_list(&s, 2, b, true, off);
+	sb_indent(&s, 1);
+	sb_put(&s, "}", 1);
+	sb_indent(&s, 0);
+	sb_put(&s, "}", 1);
+	if (s.failed) {
+		free(s.p);
+		return -ENOMEM;
+	}
+	*text = s.p;
+	*len = s.len;
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int save_fail(char *err, size_t errsz, const char *path, const char *what, int e)
+{
+	if (err && errsz)
+		snprintf(err, errsz, "%s: %s: %s", path, what, strerror(-e));
+	return e;
+}
+
+/* fsync the directory holding path, so the rename itself is durable. */
+static int sync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return -errno;
+	int e = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return e;
+}
+
+int book_save(const struct book *b, const char *path, const struct book_file_opts *fo,
+	      char *err, size_t errsz)
+{
+	char *text;
+	size_t len;
+	int e = book_render(b, fo, &text, &len);
+	if (e < 0)
+		return save_fail(err, errsz, path, "render", e);
+
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 16);
+	if (!tmp) {
+		free(text);
+		return save_fail(err, errsz, path, "render", -ENOMEM);
+	}
+	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		e = save_fail(err, errsz, path, "create temporary file", -errno);
+		goto out;
+	}
+	const char *step = "write";
+	if ((e = write_all(fd, text, len)) == 0) {
+		step = "fsync";
+		if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
+			e = -errno;
+	}
+	if (close(fd) < 0 && e == 0)
+		e = -errno;
+	if (e == 0) {
+		step = "rename";
+		if (rename(tmp, path) < 0)
+			e = -errno;
+	}
+	if (e < 0) {
+		unlink(tmp);
+		save_fail(err, errsz, path, step, e);
+		goto out;
+	}
+	if ((e = sync_dir(path)) < 0)
+		save_fail(err, errsz, path, "fsync directory", e);
+out:
+	free(tmp);
+	free(text);
+	return e;
+}
+
+int book_quarantine(const char *path, char *moved_to, size_t sz)
+{
+	char dest[4096];
+	for (int i = 0; i < 100; i++) {
+		if (i == 0)
+			snprintf(dest, sizeof(dest), "%s.corrupt", path);
+		else
+			snprintf(dest, sizeof(dest), "%s.corrupt.%d", path, i);
+		if (access(dest, F_OK) == 0)
+			continue;
+		if (rename(path, dest) < 0)
+			return -errno;
+		if (moved_to && sz)
+			snprintf(moved_to, sz, "%s", dest);
+		return 0;
+	}
+	return -EEXIST;
+}
