@@ -42,8 +42,9 @@ LIB_SRCS := $(wildcard user/book/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libmukan.a
 
-TOOLS := $(BUILD)/mukan-dialctl
-DIALCTL_SRCS := $(wildcard tools/mukan-dialctl/*.c)
+# Every directory tools/NAME/ with C sources is one program, $(BUILD)/NAME.
+TOOL_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c))))
+TOOLS := $(addprefix $(BUILD)/,$(sort $(TOOL_NAMES)))
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
@@ -53,7 +54,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all test unit fuzz-smoke fuzz bench demo deps install clean
-.SECONDARY:
+
 
 all: $(LIB) $(TOOLS)
 
@@ -66,9 +67,12 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/mukan-dialctl: $(DIALCTL_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+define tool_rule
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(LIB)
+	$$(call msg,LINK,$$@)
+	$$(Q)$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
+endef
+$(foreach t,$(sort $(TOOL_NAMES)),$(eval $(call tool_rule,$(t))))
 
 $(UNIT_BIN): $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
 	$(call msg,LINK,$@)

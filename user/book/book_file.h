@@ -14,6 +14,7 @@
 #ifndef MUKAN_BOOK_FILE_H
 #define MUKAN_BOOK_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@
 struct book_file_opts {
 	int64_t wall_offset_ns; /* unix ns = book ns + this */
 	size_t max_bytes;	/* 0 = BOOK_FILE_MAX_BYTES */
+	bool upstream_only;	/* write no "mukan" fields (bans are then lost, as upstream) */
 };
 
 /*

@@ -144,7 +144,8 @@ static bool has_dial_state(const struct mukan_peer *p)
 	       p->next_dial != MUKAN_TIME_NEVER || p->last_dial != MUKAN_TIME_NEVER;
 }
 
-static void sb_entry(struct sbuf *s, int depth, const struct mukan_peer *p, int64_t off)
+static void sb_entry(struct sbuf *s, int depth, const struct mukan_peer *p, int64_t off,
+		     bool upstream_only)
 {
 	sb_put(s, "{", 1);
 	sb_field(s, depth + 1, "addr", true);
@@ -176,7 +177,7 @@ static void sb_entry(struct sbuf *s, int depth, const struct mukan_peer *p, int6
 	sb_time(s, p->last_success, off);
 	sb_field(s, depth + 1, "last_ban_time", false);
 	sb_time(s, p->ban_until, off);
-	if (has_dial_state(p)) {
+	if (!upstream_only && has_dial_state(p)) {
 		sb_field(s, depth + 1, "mukan", false);
 		sb_put(s, "{", 1);
 		sb_field(s, depth + 2, "failures", true);
@@ -199,7 +200,8 @@ static void sb_entry(struct sbuf *s, int depth, const struct mukan_peer *p, int6
 }
 
 /* Every used slot that is (banned ? in the ban list : in a bucket). */
-static void sb_list(struct sbuf *s, int depth, const struct book *b, bool banned, int64_t off)
+static void sb_list(struct sbuf *s, int depth, const struct book *b, bool banned,
+		    const struct book_file_opts *fo)
 {
 	bool first = true;
 	sb_put(s, "[", 1);
@@ -211,7 +213,7 @@ static void sb_list(struct sbuf *s, int depth, const struct book *b, bool banned
 			sb_put(s, ",", 1);
 		first = false;
 		sb_indent(s, depth + 1);
-		sb_entry(s, depth + 1, p, off);
+		sb_entry(s, depth + 1, p, fo->wall_offset_ns, fo->upstream_only);
 	}
 	if (!first)
 		sb_indent(s, depth);
@@ -221,7 +223,6 @@ static void sb_list(struct sbuf *s, int depth, const struct book *b, bool banned
 int book_render(const struct book *b, const struct book_file_opts *fo, char **text, size_t *len)
 {
 	struct sbuf s = { 0 };
-	int64_t off = fo->wall_offset_ns;
 	char hk[2 * BOOK_HASH_KEY_LEN + 1];
 	for (int i = 0; i < BOOK_HASH_KEY_LEN; i++)
 		snprintf(hk + 2 * i, 3, "%02x", b->hash_key[i]);
@@ -231,7 +232,9 @@ int book_render(const struct book *b, const struct book_file_opts *fo, char **te
 	sb_field(&s, 1, "key", true);
 	sb_quoted(&s, b->keys.key, b->keys.key_len);
 	sb_field(&s, 1, "addrs", false);
-	sb_list(&s, 1, b, false, off);
+	sb_list(&s, 1, b, false, fo);
+	if (fo->upstream_only)
+		goto close;
 	sb_field(&s, 1, "mukan", false);
 	sb_put(&s, "{", 1);
 	sb_field(&s, 2, "format", true);
@@ -239,9 +242,10 @@ int book_render(const struct book *b, const struct book_file_opts *fo, char **te
 	sb_field(&s, 2, "hash_key", false);
 	sb_quoted(&s, hk, 2 * BOOK_HASH_KEY_LEN);
 	sb_field(&s, 2, "banned", false);
-	sb_list(&s, 2, b, true, off);
+	sb_list(&s, 2, b, true, fo);
 	sb_indent(&s, 1);
 	sb_put(&s, "}", 1);
+close:
 	sb_indent(&s, 0);
 	sb_put(&s, "}", 1);
 	if (s.failed) {

@@ -83,9 +83,30 @@ int ip_parse(const char *s, struct mukan_addr *a)
 	return -EINVAL;
 }
 
+/* Decimal digits of v (0..65535); returns the count. Hot in book saves. */
+static size_t put_u16(char *out, unsigned v)
+{
+	char tmp[5];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
 static size_t ip4_format(const uint8_t *b, char *out)
 {
-	return (size_t)snprintf(out, IP_STRLEN, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			out[n++] = '.';
+		n += put_u16(out + n, b[i]);
+	}
+	out[n] = '\0';
+	return n;
 }
 
 /* RFC 5952 as Go does it: longest run (>= 2) of zero groups becomes "::". */
@@ -112,8 +133,16 @@ static size_t ip6_format(const uint8_t *b, char *out)
 		}
 		if (n > 0 && out[n - 1] != ':')
 			out[n++] = ':';
-		n += (size_t)snprintf(out + n, IP_STRLEN - n, "%x",
-				      (unsigned)(b[2 * i] << 8 | b[2 * i + 1]));
+		static const char hex[] = "0123456789abcdef";
+		unsigned g = (unsigned)(b[2 * i] << 8 | b[2 * i + 1]);
+		bool lead = true;
+		for (int shift = 12; shift >= 0; shift -= 4) {
+			unsigned d = (g >> shift) & 15;
+			if (d == 0 && lead && shift > 0)
+				continue;
+			lead = false;
+			out[n++] = hex[d];
+		}
 	}
 	out[n] = '\0';
 	return n;
@@ -138,9 +167,17 @@ size_t netaddr_format(const struct netaddr *na, char out[NETADDR_STRLEN])
 		n = 2 * MUKAN_ID_LEN;
 		out[n++] = '@';
 	}
-	ip_format(&na->a, ip);
-	const char *fmt = na->a.family == MUKAN_AF_INET6 ? "[%s]:%u" : "%s:%u";
-	n += (size_t)snprintf(out + n, NETADDR_STRLEN - n, fmt, ip, na->a.port);
+	size_t iplen = ip_format(&na->a, ip);
+	bool v6 = na->a.family == MUKAN_AF_INET6;
+	if (v6)
+		out[n++] = '[';
+	memcpy(out + n, ip, iplen);
+	n += iplen;
+	if (v6)
+		out[n++] = ']';
+	out[n++] = ':';
+	n += put_u16(out + n, na->a.port);
+	out[n] = '\0';
 	return n;
 }
 
