@@ -274,6 +274,7 @@ void book_set_hash_key(struct book *b, const uint8_t hk[BOOK_HASH_KEY_LEN])
 }
 
 const uint8_t *book_hash_key(const struct book *b) { return b->hash_key; }
+bool book_hash_key_from_file(const struct book *b) { return b->hash_key_from_file; }
 const struct placement_keys *book_placement(const struct book *b) { return &b->keys; }
 bool book_strict(const struct book *b) { return b->keys.strict; }
 

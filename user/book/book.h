@@ -62,6 +62,8 @@ int book_set_key(struct book *b, const char *key, size_t len);
 const char *book_key(const struct book *b);
 void book_set_hash_key(struct book *b, const uint8_t hk[BOOK_HASH_KEY_LEN]);
 const uint8_t *book_hash_key(const struct book *b);
+/* Did the hash key come from a loaded file (ours), or was it drawn at random? */
+bool book_hash_key_from_file(const struct book *b);
 const struct placement_keys *book_placement(const struct book *b);
 bool book_strict(const struct book *b);
 

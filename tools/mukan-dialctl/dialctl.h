@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dialctl.h - what the mukan-dialctl sources share: exit codes, the options
+ * every book verb takes, opening a book file, and the verbs themselves.
+ *
+ * Each verb is `int verb_x(int argc, char **argv)` with its own argp parser;
+ * argv[0] is the full command ("mukan-dialctl book x") so that usage and
+ * error messages name it. A verb returns the process exit status.
+ */
+#ifndef MUKAN_DIALCTL_H
+#define MUKAN_DIALCTL_H
+
+#include <argp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "book/book.h"
+#include "book/netaddr.h"
+
+#define DIALCTL_NAME "mukan-dialctl"
+
+enum dialctl_exit {
+	DIALCTL_EXIT_OK = 0,
+	DIALCTL_EXIT_FAIL = 1,	/* the operation failed: bad file, not found, refused */
+	DIALCTL_EXIT_USAGE = 2, /* the command line was wrong */
+};
+
+/* Options every book verb takes (the argp child below fills them in). */
+struct common_opts {
+	bool strict; /* upstream addr_book_strict; true unless --no-strict */
+};
+
+/* Argp child for struct common_opts; put its input in child_inputs[0]. */
+extern const struct argp common_argp;
+extern const struct argp_child common_children[];
+
+/* Book time for the CLI: the wall clock (CLOCK_REALTIME), so files need no offset. */
+int64_t dialctl_now(void);
+
+/* 64 random bits for a seed when the operator gives none. */
+uint64_t dialctl_random_seed(void);
+
+/*
+ * Load FILE. On failure prints "mukan-dialctl: <loader's line>" to stderr
+ * and returns DIALCTL_EXIT_FAIL. With `created` non-NULL a missing file is
+ * not an error: a fresh book (new random key) is returned and *created set.
+ * Never writes, renames or quarantines FILE.
+ */
+int dialctl_open_book(const char *path, const struct common_opts *c, uint64_t seed,
+		      struct book **out, bool *created);
+
+/*
+ * A peer named on the command line: a bare 40-hex node ID, or a full
+ * "id@ip:port" (then *full is filled and *has_full set). 0 or -EINVAL with
+ * a reason in err.
+ */
+int dialctl_parse_peer(const char *s, uint8_t id[MUKAN_ID_LEN], struct netaddr *full,
+		       bool *has_full, char *err, size_t errsz);
+
+/* Decimal or 0x-hex into [min, max]; argp_error (exit 2) otherwise. */
+unsigned long long dialctl_parse_number(struct argp_state *state, const char *flag,
+					const char *arg, unsigned long long min,
+					unsigned long long max);
+
+/* "ECONNREFUSED", or "E<n>" for a number glibc has no name for. */
+const char *dialctl_errno_name(int e, char buf[16]);
+
+/* Verbs of the `book` group. */
+int verb_check(int argc, char **argv);
+int verb_stats(int argc, char **argv);
+int verb_show(int argc, char **argv);
+int verb_add(int argc, char **argv);
+int verb_remove(int argc, char **argv);
+int verb_pick(int argc, char **argv);
+int verb_buckets(int argc, char **argv);
+
+#endif /* MUKAN_DIALCTL_H */

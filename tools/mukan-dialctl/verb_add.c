@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * verb_add.c - `book add FILE ADDR`: what the node does when it learns an
+ * address (upstream AddAddress), then an atomic save. A refused address
+ * leaves FILE exactly as it was, and a missing FILE is not created for it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "book/book_file.h"
+#include "dialctl.h"
+
+struct add_args {
+	struct common_opts common;
+	const char *file;
+	const char *addr_text, *src_text;
+	struct netaddr addr, src;
+};
+
+enum { OPT_SRC = 's' };
+
+static const struct argp_option options[] = {
+	{ "src", OPT_SRC, "ADDR", 0,
+	  "The peer that told us about the address (id@ip:port, or ip:port for a source "
+	  "without ID); its group decides the new bucket. Default: ADDR itself, as the node "
+	  "does for configured peers.",
+	  0 },
+	{ 0 },
+};
+
+static const char doc[] =
+	"Add an address to a book file as the node would, creating the file if needed.\n"
+	"\n"
+	"USAGE: mukan-dialctl book add [--src ADDR] [--no-strict] FILE ADDR\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    mukan-dialctl book add addrbook.json \\\n"
+	"        d1e483ee6dbd4c260c16dc79d1ae1fd9caeb709e@77.145.180.81:28569 \\\n"
+	"        --src 73135b4bcf16b49f04ce3b1315e9aacd0a64267e@[2a01:7a7e::1]:26656\n"
+	"    mukan-dialctl book add --no-strict test.json ID@127.0.0.1:26656\n"
+	"        # a local testnet (ID: a node ID, 40 hex characters)\n"
+	"\v"
+	"ADDR is id@ip:port (IPv6 in brackets; no host names). A FILE that does not exist is "
+	"created with a fresh random key. Refusals, as upstream: the address is banned, a "
+	"private ID, one of our own, invalid (0.0.0.0, 255.255.255.255, 2001:db8::/32), or not "
+	"routable in strict mode (loopback, 10/8, 172.16/12, 192.168/16, 169.254/16, fc00::/7, "
+	"...; use --no-strict). An address already known may gain one more new bucket (chance "
+	"1/(2n) with n buckets, at most 4) or nothing; the file is rewritten only when the book "
+	"changed, by a temporary file and a rename. Stop the node first: a running node "
+	"rewrites FILE from memory every 2 minutes. Exit status 0 added or already known, 1 "
+	"refused or FILE unusable (FILE untouched), 2 usage error.";
+
+static void parse_addr(struct argp_state *state, const char *what, const char *text,
+		       unsigned flags, struct netaddr *out)
+{
+	char err[256];
+	if (netaddr_parse(text, flags, out, NULL, 0, err, sizeof(err)) < 0)
+		argp_error(state, "%s: %s", what, err);
+}
+
+static error_t parse(int key, char *arg, struct argp_state *state)
+{
+	struct add_args *a = state->input;
+	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &a->common;
+		return 0;
+	case OPT_SRC:
+		parse_addr(state, "--src", arg, 0, &a->src);
+		a->src_text = arg;
+		return 0;
+	case ARGP_KEY_ARG:
+		if (state->arg_num == 0) {
+			a->file = arg;
+		} else if (state->arg_num == 1) {
+			parse_addr(state, "ADDR", arg, NETADDR_NEED_ID, &a->addr);
+			a->addr_text = arg;
+		} else {
+			argp_error(state, "too many arguments (want FILE ADDR)");
+		}
+		return 0;
+	case ARGP_KEY_END:
+		if (!a->addr_text)
+			argp_error(state, "missing %s", a->file ? "ADDR" : "FILE and ADDR");
+		if (!a->src_text)
+			a->src = a->addr;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static const struct argp add_argp = { options, parse, "FILE ADDR", doc, common_children, NULL,
+				      NULL };
+
+/* book_add's refusals, in the operator's terms. */
+static const char *refusal(int e)
+{
+	switch (e) {
+	case -EINVAL:
+		return "not a valid peer address (unspecified, broadcast or documentation IP)";
+	case -EACCES:
+		return "banned: the address is in the book's ban list";
+	case -EPERM:
+		return "a private peer ID (of the address or of its source)";
+	case -EEXIST:
+		return "one of our own addresses";
+	case -ENETUNREACH:
+		return "not routable, refused in strict mode (addr_book_strict = true); "
+		       "use --no-strict to accept loopback and private addresses";
+	case -ENOSPC:
+		return "the book is full: every slot is in use";
+	default:
+		return strerror(-e);
+	}
+}
+
+int verb_add(int argc, char **argv)
+{
+	struct add_args a = { 0 };
+	argp_parse(&add_argp, argc, argv, 0, NULL, &a);
+
+	struct book *b;
+	bool created;
+	int status = dialctl_open_book(a.file, &a.common, dialctl_random_seed(), &b, &created);
+	if (status != DIALCTL_EXIT_OK)
+		return status;
+
+	char shown[NETADDR_STRLEN], eb[16];
+	netaddr_format(&a.addr, shown);
+	int rc = book_add(b, &a.addr, &a.src, dialctl_now());
+	if (rc < 0) {
+		fprintf(stderr, DIALCTL_NAME ": %s: cannot add %s: %s (%s)\n", a.file, shown,
+			refusal(rc), dialctl_errno_name(-rc, eb));
+		book_free(b);
+		return DIALCTL_EXIT_FAIL;
+	}
+	if (rc == 0) {
+		printf("%s: %s is already known; book unchanged\n", a.file, shown);
+		book_free(b);
+		return DIALCTL_EXIT_OK;
+	}
+
+	struct book_file_opts fo = { .wall_offset_ns = 0 };
+	char err[512];
+	if (book_save(b, a.file, &fo, err, sizeof(err)) < 0) {
+		fprintf(stderr, DIALCTL_NAME ": %s\n", err);
+		book_free(b);
+		return DIALCTL_EXIT_FAIL;
+	}
+	int slot = book_find(b, a.addr.id);
+	const struct mukan_peer *p = slot >= 0 ? book_slot(b, (uint32_t)slot) : NULL;
+	printf("%s: added %s", a.file, shown);
+	if (p && p->n_buckets > 0) /* the bucket just added is the last one listed */
+		printf(" to new bucket %u", p->buckets[p->n_buckets - 1]);
+	if (created)
+		printf("; created the file with key %s", book_key(b));
+	printf("\n");
+	book_free(b);
+	return DIALCTL_EXIT_OK;
+}
