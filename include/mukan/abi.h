@@ -84,10 +84,68 @@ struct mukan_peer {
 	__s64 ban_until;	  /* 128: upstream LastBanTime */
 	__s64 next_dial;	  /* 136: no dial before this (backoff) */
 	__s64 last_dial;	  /* 144: last connect seen */
-	__u8 reserved[104];	  /* 152: room to grow without a new layout */
+	__s64 last_connected;	  /* 152: last dial that reached ESTABLISHED */
+	__u8 reserved[96];	  /* 160: room to grow without a new layout */
+};
+
+/*
+ * The kernel side's tunables: one slot of the `config` map. Operators change
+ * it live (mukan-dialctl config set, or bpftool map update); the kernel
+ * clamps every field to a safe range and userspace reports invalid values.
+ */
+struct mukan_config {
+	__u32 flags;		 /* enum mukan_config_flag */
+	__u32 fail_limit;	 /* consecutive failures that ban an address */
+	__u32 dial_timeout_ms;	 /* kernel SYN deadline (TCP_USER_TIMEOUT); 0 = kernel default */
+	__u32 generation;	 /* bumped by every writer, so readers see a change */
+	__u64 backoff_base_ns;	 /* wait after the first failure */
+	__u64 backoff_cap_ns;	 /* longest wait */
+	__u64 backoff_jitter_ns; /* uniform random extra, 0..jitter */
+	__u64 ban_ns;		 /* ban length once fail_limit is reached */
+};
+
+enum mukan_config_flag {
+	MUKAN_CFG_GATE = 1 << 0, /* refuse connects to addresses in backoff or banned */
+};
+
+/* One outcome the kernel saw, for the daemon and `mukan-dialctl events`. */
+enum mukan_event_kind {
+	MUKAN_EV_CONNECT = 1,	  /* SYN about to leave for a book address */
+	MUKAN_EV_ESTABLISHED = 2, /* the dial succeeded */
+	MUKAN_EV_FAILED = 3,	  /* refused, timed out, unreachable, other: see err */
+	MUKAN_EV_ABANDONED = 4,	  /* closed before an answer, without an error */
+	MUKAN_EV_BANNED = 5,	  /* the failure limit was reached */
+	MUKAN_EV_GATED = 6,	  /* connect refused by the gate (backoff or ban) */
+};
+
+struct mukan_event {
+	__u64 time_ns; /* CLOCK_BOOTTIME */
+	__u32 slot;
+	__s32 err; /* errno for FAILED */
+	__u8 kind; /* enum mukan_event_kind */
+	__u8 pad[3];
+	__u32 failures;
+	struct mukan_addr addr;
+	__u32 pad2;
+};
+
+/* Per-CPU counters: the `stats` map (summed over CPUs by readers). */
+struct mukan_stats {
+	__u64 connects;	   /* active opens to book addresses */
+	__u64 established;
+	__u64 refused;
+	__u64 timed_out;
+	__u64 unreachable; /* EHOSTUNREACH, ENETUNREACH */
+	__u64 other_error;
+	__u64 abandoned;
+	__u64 bans;
+	__u64 gated;
+	__u64 not_in_book; /* active opens to addresses the book does not know */
 };
 
 #ifndef __bpf__
+_Static_assert(sizeof(struct mukan_config) == 48, "mukan_config layout");
+_Static_assert(sizeof(struct mukan_event) == 48, "mukan_event layout");
 _Static_assert(sizeof(struct mukan_addr) == 20, "mukan_addr layout");
 _Static_assert(sizeof(struct mukan_peer) == 256, "mukan_peer layout");
 #endif

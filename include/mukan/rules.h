@@ -68,4 +68,120 @@ static inline int rules_is_bad(const struct mukan_peer *p, __s64 now)
 	return 0;
 }
 
+/* ---- dial backoff and bans (the kernel and the engine both apply these) ---- */
+
+/* Defaults follow upstream's dialPeer: 2^n s + U[0,1) s after n failures,
+ * a 24 h ban after 16; the cap is ours (upstream lets 2^16 s pass). */
+#define MUKAN_DEF_FAIL_LIMIT 16
+#define MUKAN_DEF_BACKOFF_BASE_NS (2 * MUKAN_NS_PER_SEC)
+#define MUKAN_DEF_BACKOFF_CAP_NS (60 * MUKAN_NS_PER_MIN)
+#define MUKAN_DEF_JITTER_NS MUKAN_NS_PER_SEC
+#define MUKAN_DEF_BAN_NS MUKAN_NS_PER_DAY
+#define MUKAN_DEF_DIAL_TIMEOUT_MS 1000
+#define MUKAN_DEF_CONFIG_FLAGS MUKAN_CFG_GATE
+
+/* The accepted range of each field. */
+#define MUKAN_MIN_FAIL_LIMIT 1
+#define MUKAN_MAX_FAIL_LIMIT 1000
+#define MUKAN_MIN_BACKOFF_NS 1000000LL /* 1 ms */
+#define MUKAN_MAX_BACKOFF_NS (7 * MUKAN_NS_PER_DAY)
+#define MUKAN_MIN_BAN_NS MUKAN_NS_PER_SEC
+#define MUKAN_MAX_BAN_NS (30 * MUKAN_NS_PER_DAY)
+#define MUKAN_MAX_DIAL_TIMEOUT_MS 60000
+
+static inline void rules_config_defaults(struct mukan_config *c)
+{
+	c->flags = MUKAN_DEF_CONFIG_FLAGS;
+	c->fail_limit = MUKAN_DEF_FAIL_LIMIT;
+	c->dial_timeout_ms = MUKAN_DEF_DIAL_TIMEOUT_MS;
+	c->generation = 0;
+	c->backoff_base_ns = MUKAN_DEF_BACKOFF_BASE_NS;
+	c->backoff_cap_ns = MUKAN_DEF_BACKOFF_CAP_NS;
+	c->backoff_jitter_ns = MUKAN_DEF_JITTER_NS;
+	c->ban_ns = MUKAN_DEF_BAN_NS;
+}
+
+/* Which field of a config is out of range (0 = all valid). */
+enum mukan_config_problem {
+	MUKAN_CFG_OK = 0,
+	MUKAN_CFG_BAD_FLAGS,
+	MUKAN_CFG_BAD_FAIL_LIMIT,
+	MUKAN_CFG_BAD_DIAL_TIMEOUT,
+	MUKAN_CFG_BAD_BASE,
+	MUKAN_CFG_BAD_CAP,
+	MUKAN_CFG_BAD_JITTER,
+	MUKAN_CFG_BAD_BAN,
+};
+
+static inline int rules_config_check(const struct mukan_config *c)
+{
+	if (c->flags & ~(__u32)MUKAN_CFG_GATE)
+		return MUKAN_CFG_BAD_FLAGS;
+	if (c->fail_limit < MUKAN_MIN_FAIL_LIMIT || c->fail_limit > MUKAN_MAX_FAIL_LIMIT)
+		return MUKAN_CFG_BAD_FAIL_LIMIT;
+	if (c->dial_timeout_ms > MUKAN_MAX_DIAL_TIMEOUT_MS)
+		return MUKAN_CFG_BAD_DIAL_TIMEOUT;
+	if (c->backoff_base_ns < MUKAN_MIN_BACKOFF_NS || c->backoff_base_ns > MUKAN_MAX_BACKOFF_NS)
+		return MUKAN_CFG_BAD_BASE;
+	if (c->backoff_cap_ns < c->backoff_base_ns || c->backoff_cap_ns > MUKAN_MAX_BACKOFF_NS)
+		return MUKAN_CFG_BAD_CAP;
+	if (c->backoff_jitter_ns > c->backoff_cap_ns)
+		return MUKAN_CFG_BAD_JITTER;
+	if (c->ban_ns < MUKAN_MIN_BAN_NS || c->ban_ns > MUKAN_MAX_BAN_NS)
+		return MUKAN_CFG_BAD_BAN;
+	return MUKAN_CFG_OK;
+}
+
+static inline __u64 rules_clamp_u64(__u64 v, __u64 lo, __u64 hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/*
+ * What the kernel applies when an operator wrote nonsense with bpftool:
+ * every field forced into its range (a zero base becomes the minimum, a cap
+ * below the base becomes the base), never a division by zero or a shift past
+ * 63, never a ban of zero length.
+ */
+static inline void rules_config_clamp(struct mukan_config *c)
+{
+	c->flags &= MUKAN_CFG_GATE;
+	c->fail_limit = (__u32)rules_clamp_u64(c->fail_limit, MUKAN_MIN_FAIL_LIMIT, MUKAN_MAX_FAIL_LIMIT);
+	c->dial_timeout_ms = (__u32)rules_clamp_u64(c->dial_timeout_ms, 0, MUKAN_MAX_DIAL_TIMEOUT_MS);
+	c->backoff_base_ns = rules_clamp_u64(c->backoff_base_ns, MUKAN_MIN_BACKOFF_NS, MUKAN_MAX_BACKOFF_NS);
+	c->backoff_cap_ns = rules_clamp_u64(c->backoff_cap_ns, c->backoff_base_ns, MUKAN_MAX_BACKOFF_NS);
+	c->backoff_jitter_ns = rules_clamp_u64(c->backoff_jitter_ns, 0, c->backoff_cap_ns);
+	c->ban_ns = rules_clamp_u64(c->ban_ns, MUKAN_MIN_BAN_NS, MUKAN_MAX_BAN_NS);
+}
+
+/*
+ * How long to wait after `failures` consecutive failures (>= 1):
+ * base * 2^(failures-1), at most cap, plus rand % (jitter + 1).
+ * `c` must be clamped (rules_config_clamp) or valid.
+ */
+static inline __u64 rules_backoff_ns(const struct mukan_config *c, __u32 failures, __u64 rand)
+{
+	__u64 wait = c->backoff_cap_ns;
+	__u32 shift = failures > 0 ? failures - 1 : 0;
+	if (shift < 63 && c->backoff_base_ns <= (c->backoff_cap_ns >> shift))
+		wait = c->backoff_base_ns << shift;
+	return wait + rand % (c->backoff_jitter_ns + 1);
+}
+
+/* Reaching the failure limit bans the address, unless it is persistent. */
+static inline int rules_should_ban(const struct mukan_config *c, const struct mukan_peer *p)
+{
+	return !(p->flags & MUKAN_PEER_PERSISTENT) && p->failures >= c->fail_limit;
+}
+
+/* May a connect to this record go out now? (The connect gate's question.) */
+static inline int rules_may_dial(const struct mukan_peer *p, __s64 now)
+{
+	if (p->flags & MUKAN_PEER_PERSISTENT)
+		return 1; /* persistent peers follow their own schedule */
+	if (rules_is_banned(p, now))
+		return 0;
+	return p->next_dial == MUKAN_TIME_NEVER || p->next_dial <= now;
+}
+
 #endif /* MUKAN_RULES_H */

@@ -12,6 +12,7 @@
  *    if it was old (upstream's re-add of an old entry fails).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,16 +222,21 @@ int book_new(struct book **out, const struct book_opts *opts)
 			b->free_list[b->n_free++] = i;
 
 	/* Upstream: 24 random hex characters; ours also keeps the hash key. */
-	uint8_t raw[12];
+	uint8_t raw[12 + BOOK_HASH_KEY_LEN + sizeof(b->table_key)];
+	if (opts->keys_from_seed) {
+		struct rng r;
+		rng_seed(&r, opts->seed ^ 0x6b657973ULL);
+		for (size_t i = 0; i < sizeof(raw); i++)
+			raw[i] = (uint8_t)rng_next(&r);
+	} else {
+		random_bytes(raw, sizeof(raw));
+	}
 	char hex[25];
-	random_bytes(raw, sizeof(raw));
 	for (int i = 0; i < 12; i++)
 		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
 	book_set_key(b, hex, 24);
-	uint8_t hk[BOOK_HASH_KEY_LEN];
-	random_bytes(hk, sizeof(hk));
-	book_set_hash_key(b, hk);
-	random_bytes(b->table_key, sizeof(b->table_key));
+	book_set_hash_key(b, raw + 12);
+	memcpy(b->table_key, raw + 12 + BOOK_HASH_KEY_LEN, sizeof(b->table_key));
 	*out = b;
 	return 0;
 }
@@ -470,7 +476,8 @@ int book_mark_attempt(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t no
 	if (slot < 0)
 		return slot;
 	b->slots[slot].last_attempt = now;
-	b->slots[slot].attempts++;
+	if (b->slots[slot].attempts < INT32_MAX) /* a file may start it anywhere */
+		b->slots[slot].attempts++;
 	return 0;
 }
 

@@ -47,6 +47,7 @@ struct book_opts {
 	uint32_t capacity;	  /* slots; 0 = BOOK_DEFAULT_CAPACITY */
 	uint64_t seed;		  /* generator seed */
 	struct mukan_peer *slots; /* caller's slot store (capacity entries), or NULL */
+	bool keys_from_seed;	  /* derive key and hash key from seed (tests, benchmarks) */
 };
 
 /*

@@ -96,7 +96,9 @@ bool ip_is_routable(const struct mukan_addr *a)
 /* "a.b.0.0" from four bytes of an IPv4 address (the /16 as Go prints it). */
 static size_t group16(const uint8_t *b, char out[GROUP_STRLEN])
 {
-	return (size_t)snprintf(out, GROUP_STRLEN, "%u.%u.0.0", b[0], b[1]);
+	/* By hand, not snprintf: every book_add computes two of these. */
+	struct mukan_addr v4 = { .family = MUKAN_AF_INET, .ip = { b[0], b[1] } };
+	return ip_format(&v4, out);
 }
 
 size_t ip_group(const struct mukan_addr *a, bool strict, char out[GROUP_STRLEN])

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* lib.bpf.h - small helpers the mukan programs share. */
+#ifndef MUKAN_LIB_BPF_H
+#define MUKAN_LIB_BPF_H
+
+#include "maps.bpf.h"
+#include <bpf/bpf_endian.h>
+
+#include "mukan/rules.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+
+/* The book's key for an IPv6 peer; ::ffff:a.b.c.d is IPv4, as in the book. */
+static __always_inline void key_from_ip6(struct mukan_addr *k, __u32 w0, __u32 w1, __u32 w2,
+					 __u32 w3)
+{
+	if (w0 == 0 && w1 == 0 && w2 == bpf_htonl(0xffff)) {
+		k->family = MUKAN_AF_INET;
+		__builtin_memcpy(k->ip, &w3, 4);
+		return;
+	}
+	k->family = MUKAN_AF_INET6;
+	__builtin_memcpy(k->ip, &w0, 4);
+	__builtin_memcpy(k->ip + 4, &w1, 4);
+	__builtin_memcpy(k->ip + 8, &w2, 4);
+	__builtin_memcpy(k->ip + 12, &w3, 4);
+}
+
+/* The record for a key, or NULL when the book does not know the address. */
+static __always_inline struct mukan_peer *book_lookup(const struct mukan_addr *k, __u32 *slot)
+{
+	__u32 *s = bpf_map_lookup_elem(&book_idx_v1, k);
+	if (!s)
+		return NULL;
+	*slot = *s;
+	return bpf_map_lookup_elem(&book_v1, s);
+}
+
+/* The config in force: the map's, clamped to safe values. */
+static __always_inline void config_get(struct mukan_config *c)
+{
+	__u32 zero = 0;
+	struct mukan_config *m = bpf_map_lookup_elem(&config_v1, &zero);
+	if (m)
+		*c = *m;
+	else
+		rules_config_defaults(c);
+	rules_config_clamp(c);
+}
+
+static __always_inline struct mukan_stats *stats(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&stats_v1, &zero);
+}
+
+/* Events never wake the reader: it polls on a timer; the maps are the truth. */
+static __always_inline void emit(__u8 kind, __u32 slot, __s32 err, __u32 failures,
+				 const struct mukan_addr *k, __u64 now)
+{
+	struct mukan_event *e = bpf_ringbuf_reserve(&events_v1, sizeof(*e), 0);
+	if (!e)
+		return;
+	e->time_ns = now;
+	e->slot = slot;
+	e->err = err;
+	e->kind = kind;
+	e->failures = failures;
+	e->addr = *k;
+	e->pad[0] = e->pad[1] = e->pad[2] = 0;
+	e->pad2 = 0;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+#endif
