@@ -1,7 +1,7 @@
 # mukan-dialer: one entry point. Everything is built into $(BUILD)/.
 #
 #   make            build the libraries and tools
-#   make test       every test (unit tests, then bounded fuzzing); needs root later for BPF
+#   make test       every test: unit, BPF in the real kernel (root), bounded fuzzing
 #   make bench      every benchmark (BENCH=name for one)
 #   make demo       the main job, end to end
 #   make fuzz       longer fuzzing (FUZZ_SECONDS per target, default 300)
@@ -25,8 +25,8 @@ endif
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -MMD -MP
-LDLIBS := -ljansson -lhighwayhash -lstdc++ -lm
+CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD)/bpf -MMD -MP
+LDLIBS := -lbpf -lelf -lz -ljansson -lhighwayhash -lstdc++ -lm
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
@@ -38,7 +38,19 @@ DEPS_PKGS := make gcc clang llvm libclang-rt-14-dev pkg-config libcriterion-dev 
 	zlib1g-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler libinih-dev \
 	libmicrohttpd-dev iproute2 nftables valgrind
 
-LIB_SRCS := $(wildcard user/book/*.c)
+BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+# BPF: vmlinux.h from the running kernel's BTF, CO-RE objects, skeletons.
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD)/bpf -Iinclude -Ibpf \
+	-Wall -Werror
+
+BOOK_SRCS := $(wildcard user/book/*.c)
+LIB_SRCS := $(BOOK_SRCS) $(wildcard user/kern/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libmukan.a
 
@@ -48,15 +60,36 @@ TOOLS := $(addprefix $(BUILD)/,$(sort $(TOOL_NAMES)))
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
+BPFT_SRCS := $(wildcard tests/bpf/*.c)
+BPFT_BIN := $(BUILD)/tests/bpf-tests
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all test unit fuzz-smoke fuzz bench demo deps install clean
+.PHONY: all test unit bpf-test fuzz-smoke fuzz bench demo deps install clean
+# BPF objects are intermediate to the skeletons, but worth keeping.
+.SECONDARY: $(BPF_OBJS)
 
 
-all: $(LIB) $(TOOLS)
+all: $(BPF_SKELS) $(LIB) $(TOOLS)
+
+$(BUILD)/bpf/vmlinux.h:
+	$(call msg,BTF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/bpf/vmlinux.h $(wildcard bpf/*.h include/mukan/*.h)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.full
+	$(Q)$(LLVM_STRIP) -g $@.full -o $@ && rm -f $@.full
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name mukan_$(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+# Userspace that includes a skeleton must wait for it.
+$(LIB_OBJS): | $(BPF_SKELS)
 
 $(BUILD)/obj/%.o: %.c
 	$(call msg,CC,$@)
@@ -79,6 +112,11 @@ $(UNIT_BIN): $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
 
+$(BPFT_BIN): $(BPFT_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -87,16 +125,22 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 # Fuzzers: clang + libFuzzer + ASan/UBSan, the library sources compiled in.
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iuser \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BOOK_SRCS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ $(LDLIBS) -o $@
 
-test: deps unit fuzz-smoke
+test: deps unit bpf-test fuzz-smoke
 
 unit: $(UNIT_BIN) $(TOOLS)
 	$(call msg,TEST,$(UNIT_BIN))
 	$(Q)MUKAN_BUILD=$(abspath $(BUILD)) $(UNIT_BIN) --jobs 2
+
+# The real programs in the real kernel: root, cgroups, network namespaces.
+# Each test makes its own cgroup, namespace and pin directory.
+bpf-test: $(BPFT_BIN) $(TOOLS)
+	$(call msg,TEST,$(BPFT_BIN))
+	$(Q)MUKAN_BUILD=$(abspath $(BUILD)) $(BPFT_BIN) --jobs 2
 
 # Every fuzzer replays its corpus (found crashers included), then explores briefly.
 fuzz-smoke: $(FUZZ_BINS)

@@ -39,6 +39,14 @@ struct {
 	__type(value, struct mukan_config);
 } config_v1 SEC(".maps");
 
+/* The placement keys, so a restarted loader can rebuild the buckets. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mukan_book_meta);
+} meta_v1 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

@@ -108,6 +108,19 @@ enum mukan_config_flag {
 	MUKAN_CFG_GATE = 1 << 0, /* refuse connects to addresses in backoff or banned */
 };
 
+/*
+ * What userspace needs besides the records to rebuild the book from the
+ * pinned maps after a restart: the placement keys. One slot of `meta`.
+ */
+struct mukan_book_meta {
+	__u8 key[64];	   /* the addrbook.json `key` prefix */
+	__u32 key_len;
+	__u32 strict;	   /* addr_book_strict the book was built with */
+	__u8 hash_key[32]; /* HighwayHash key of the placement */
+	__u32 generation;  /* bumped by every writer of records outside the daemon */
+	__u32 capacity;	   /* slots in `book` */
+};
+
 /* One outcome the kernel saw, for the daemon and `mukan-dialctl events`. */
 enum mukan_event_kind {
 	MUKAN_EV_CONNECT = 1,	  /* SYN about to leave for a book address */
@@ -145,6 +158,7 @@ struct mukan_stats {
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct mukan_config) == 48, "mukan_config layout");
+_Static_assert(sizeof(struct mukan_book_meta) == 112, "mukan_book_meta layout");
 _Static_assert(sizeof(struct mukan_event) == 48, "mukan_event layout");
 _Static_assert(sizeof(struct mukan_addr) == 20, "mukan_addr layout");
 _Static_assert(sizeof(struct mukan_peer) == 256, "mukan_peer layout");

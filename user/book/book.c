@@ -111,12 +111,20 @@ static void count_out(struct book *b, uint32_t slot)
 
 /* ---- slots ------------------------------------------------------------ */
 
+static void tell_index(struct book *b, const struct mukan_addr *a, int slot)
+{
+	if (b->on_index)
+		b->on_index(b->index_ctx, a, slot);
+}
+
 static void index_addr(struct book *b, uint32_t slot)
 {
-	if (slot_table_find_addr(b, &b->slots[slot].addr) >= 0)
+	if (slot_table_find_addr(b, &b->slots[slot].addr) >= 0) {
 		b->addr_dups++;
-	else
-		slot_table_put_addr(b, slot);
+		return;
+	}
+	slot_table_put_addr(b, slot);
+	tell_index(b, &b->slots[slot].addr, (int)slot);
 }
 
 static void unindex_addr(struct book *b, uint32_t slot)
@@ -127,16 +135,16 @@ static void unindex_addr(struct book *b, uint32_t slot)
 		return;
 	}
 	slot_table_del_addr(b, slot);
-	if (b->addr_dups == 0)
-		return;
 	/* Another record shares this address: let the table point at it. */
-	for (uint32_t i = 0; i < b->capacity; i++) {
+	for (uint32_t i = 0; b->addr_dups > 0 && i < b->capacity; i++) {
 		if (i != slot && b->slots[i].in_use && mukan_addr_equal(&b->slots[i].addr, a)) {
 			slot_table_put_addr(b, i);
 			b->addr_dups--;
+			tell_index(b, a, (int)i);
 			return;
 		}
 	}
+	tell_index(b, a, -1);
 }
 
 static void slot_release(struct book *b, uint32_t slot)
@@ -200,6 +208,8 @@ int book_new(struct book **out, const struct book_opts *opts)
 		return -ENOMEM;
 	b->capacity = opts->capacity ? opts->capacity : BOOK_DEFAULT_CAPACITY;
 	b->keys.strict = opts->strict;
+	b->on_index = opts->on_index;
+	b->index_ctx = opts->index_ctx;
 	rng_seed(&b->rng, opts->seed);
 	if (opts->slots) {
 		b->slots = opts->slots;

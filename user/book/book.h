@@ -48,6 +48,12 @@ struct book_opts {
 	uint64_t seed;		  /* generator seed */
 	struct mukan_peer *slots; /* caller's slot store (capacity entries), or NULL */
 	bool keys_from_seed;	  /* derive key and hash key from seed (tests, benchmarks) */
+	/*
+	 * Told whenever the address -> slot index changes (slot -1: removed), so
+	 * a kernel-side copy of the index (the BPF book_idx map) stays true.
+	 */
+	void (*on_index)(void *ctx, const struct mukan_addr *a, int slot);
+	void *index_ctx;
 };
 
 /*

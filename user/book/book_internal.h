@@ -45,6 +45,8 @@ struct book {
 	uint32_t n_new, n_old, n_banned;
 
 	struct slot_table by_id, by_addr;
+	void (*on_index)(void *ctx, const struct mukan_addr *a, int slot);
+	void *index_ctx;
 	uint32_t addr_dups; /* records whose address another record also has */
 
 	/* Bucketed records, dense, for uniform PEX selection. */
