@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_backoff.c - the dial rules the kernel and userspace share (rules.h). */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "mukan/rules.h"
+
+#define SEC MUKAN_NS_PER_SEC
+
+static struct mukan_config defaults(void)
+{
+	struct mukan_config c;
+	rules_config_defaults(&c);
+	return c;
+}
+
+Test(backoff, doubles_from_base_like_upstream)
+{
+	struct mukan_config c = defaults();
+	c.backoff_jitter_ns = 0;
+	/* Upstream: 2^n s after n failed dials. */
+	cr_assert_eq(rules_backoff_ns(&c, 1, 0), 2 * SEC);
+	cr_assert_eq(rules_backoff_ns(&c, 2, 0), 4 * SEC);
+	cr_assert_eq(rules_backoff_ns(&c, 5, 0), 32 * SEC);
+	cr_assert_eq(rules_backoff_ns(&c, 11, 0), 2048 * SEC);
+	cr_assert_eq(rules_backoff_ns(&c, 12, 0), 3600 * SEC, "capped at 1 h");
+	cr_assert_eq(rules_backoff_ns(&c, 1000, 0), 3600 * SEC, "no shift overflow");
+	cr_assert_eq(rules_backoff_ns(&c, 0, 0), 2 * SEC, "0 treated as the first failure");
+}
+
+Test(backoff, jitter_stays_within_bounds)
+{
+	struct mukan_config c = defaults();
+	cr_assert_eq(rules_backoff_ns(&c, 1, 0), 2 * SEC);
+	cr_assert_eq(rules_backoff_ns(&c, 1, SEC), 3 * SEC, "rand == jitter gives the top");
+	cr_assert_eq(rules_backoff_ns(&c, 1, SEC + 1), 2 * SEC, "then wraps");
+	cr_assert_leq(rules_backoff_ns(&c, 1, UINT64_MAX), 3 * SEC);
+}
+
+Test(backoff, ban_at_the_failure_limit_but_never_persistent)
+{
+	struct mukan_config c = defaults();
+	struct mukan_peer p = { 0 };
+	p.failures = 15;
+	cr_assert_not(rules_should_ban(&c, &p));
+	p.failures = 16;
+	cr_assert(rules_should_ban(&c, &p));
+	p.flags = MUKAN_PEER_PERSISTENT;
+	cr_assert_not(rules_should_ban(&c, &p));
+}
+
+Test(backoff, may_dial_after_backoff_and_ban)
+{
+	struct mukan_peer p = { .next_dial = MUKAN_TIME_NEVER, .ban_until = MUKAN_TIME_NEVER };
+	cr_assert(rules_may_dial(&p, 100));
+	p.next_dial = 101;
+	cr_assert_not(rules_may_dial(&p, 100));
+	cr_assert(rules_may_dial(&p, 101), "the moment backoff ends");
+	p.ban_until = 200;
+	cr_assert_not(rules_may_dial(&p, 150));
+	cr_assert(rules_may_dial(&p, 200));
+	p.flags = MUKAN_PEER_PERSISTENT;
+	cr_assert(rules_may_dial(&p, 150), "persistent peers have their own schedule");
+}
+
+Test(config, defaults_are_valid)
+{
+	struct mukan_config c = defaults();
+	cr_assert_eq(rules_config_check(&c), MUKAN_CFG_OK);
+}
+
+Test(config, each_invalid_field_is_named)
+{
+	struct mukan_config c;
+	c = defaults(), c.flags = 0x80;
+	cr_assert_eq(rules_config_check(&c), MUKAN_CFG_BAD_FLAGS);
+	c = defaults(), c.fail_limit = 0;
+	cr_assert_eq(rules_config_check(&c), MUKAN_CFG_BAD_FAIL_LIMIT);
+	c = defaults(), c.fail_limit = 1001;
+	cr_assert_eq(rules_config_check(&c), MUKAN_CFG_BAD_FAIL_LIMIT);
+	c = defaults(), c.dial_timeout_ms = 60001;
+	cr_assert_eq(rules_config_check(&c), MUKAN_CFG_BAD_DIAL_TIMEOUT);
+	c = defaults(), c.backoff_base_ns = 0;
+	cr_assert_eq(rules_config_check(&c), MUKAN_CFG_BAD_BASE);
+	c = defaults(), c.backoff_cap_ns = c.backoff_base_ns - 1;
+	cr_assert_eq(rules_config_check(&c), MUKAN_CFG_BAD_CAP);
+	c = defaults(), c.backoff_jitter_ns = c.backoff_cap_ns + 1;
+	cr_assert_eq(rules_config_check(&c), MUKAN_CFG_BAD_JITTER);
+	c = defaults(), c.ban_ns = 0;
+	cr_assert_eq(rules_config_check(&c), MUKAN_CFG_BAD_BAN);
+}
+
+Test(config, clamp_makes_any_config_safe)
+{
+	struct mukan_config c;
+	memset(&c, 0, sizeof(c));
+	rules_config_clamp(&c);
+	cr_assert_eq(rules_config_check(&c), MUKAN_CFG_OK, "all zero becomes valid");
+	cr_assert_eq(c.fail_limit, 1);
+	cr_assert_eq(c.backoff_base_ns, MUKAN_MIN_BACKOFF_NS);
+	cr_assert_eq(c.ban_ns, MUKAN_MIN_BAN_NS);
+
+	memset(&c, 0xff, sizeof(c));
+	rules_config_clamp(&c);
+	cr_assert_eq(rules_config_check(&c), MUKAN_CFG_OK, "all ones becomes valid");
+	cr_assert_eq(c.fail_limit, MUKAN_MAX_FAIL_LIMIT);
+	cr_assert_eq(c.backoff_cap_ns, MUKAN_MAX_BACKOFF_NS);
+
+	c = defaults();
+	c.backoff_base_ns = 10 * SEC;
+	c.backoff_cap_ns = SEC; /* cap below base */
+	rules_config_clamp(&c);
+	cr_assert_eq(c.backoff_cap_ns, 10 * SEC, "cap raised to base");
+	struct mukan_config d = defaults();
+	rules_config_clamp(&d);
+	struct mukan_config e = defaults();
+	cr_assert_arr_eq(&d, &e, sizeof(d), "a valid config is left as it is");
+}
