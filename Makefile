@@ -26,7 +26,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD)/bpf -MMD -MP
-LDLIBS := -lbpf -lelf -lz -ljansson -lhighwayhash -lstdc++ -lm
+LDLIBS := -linih -luring -lbpf -lelf -lz -ljansson -lhighwayhash -lstdc++ -lm
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
@@ -50,7 +50,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD)/bpf -Iinclud
 	-Wall -Werror
 
 BOOK_SRCS := $(wildcard user/book/*.c)
-LIB_SRCS := $(BOOK_SRCS) $(wildcard user/kern/*.c)
+LIB_SRCS := $(BOOK_SRCS) $(wildcard user/kern/*.c user/engine/*.c user/manager/*.c user/daemon/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libmukan.a
 
@@ -62,12 +62,14 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
 BPFT_SRCS := $(wildcard tests/bpf/*.c)
 BPFT_BIN := $(BUILD)/tests/bpf-tests
+INTEG_SRCS := $(wildcard tests/integration/*.c)
+INTEG_BIN := $(BUILD)/tests/integration-tests
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all test unit bpf-test fuzz-smoke fuzz bench demo deps install clean
+.PHONY: all test unit bpf-test integration-test fuzz-smoke fuzz bench demo deps install clean
 # BPF objects are intermediate to the skeletons, but worth keeping.
 .SECONDARY: $(BPF_OBJS)
 
@@ -117,6 +119,11 @@ $(BPFT_BIN): $(BPFT_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
 
+$(INTEG_BIN): $(INTEG_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -130,7 +137,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(BOOK_SRCS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ $(LDLIBS) -o $@
 
-test: deps unit bpf-test fuzz-smoke
+test: deps unit bpf-test integration-test fuzz-smoke
 
 unit: $(UNIT_BIN) $(TOOLS)
 	$(call msg,TEST,$(UNIT_BIN))
@@ -141,6 +148,11 @@ unit: $(UNIT_BIN) $(TOOLS)
 bpf-test: $(BPFT_BIN) $(TOOLS)
 	$(call msg,TEST,$(BPFT_BIN))
 	$(Q)MUKAN_BUILD=$(abspath $(BUILD)) $(BPFT_BIN) --jobs 2
+
+# The engine and the daemon against real sockets in private network namespaces.
+integration-test: $(INTEG_BIN) $(TOOLS)
+	$(call msg,TEST,$(INTEG_BIN))
+	$(Q)if [ -n "$(INTEG_SRCS)" ]; then MUKAN_BUILD=$(abspath $(BUILD)) $(INTEG_BIN) --jobs 2; fi
 
 # Every fuzzer replays its corpus (found crashers included), then explores briefly.
 fuzz-smoke: $(FUZZ_BINS)
