@@ -50,7 +50,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD)/bpf -Iinclud
 	-Wall -Werror
 
 BOOK_SRCS := $(wildcard user/book/*.c)
-LIB_SRCS := $(BOOK_SRCS) $(wildcard user/kern/*.c user/engine/*.c user/manager/*.c user/daemon/*.c)
+LIB_SRCS := $(BOOK_SRCS) $(wildcard user/kern/*.c user/engine/*.c user/manager/*.c user/daemon/*.c user/handoff/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libmukan.a
 
