@@ -3,6 +3,7 @@
  * sockops.bpf.c - the outcome of every TCP dial from the attached cgroup to
  * an address in the book, written straight into the book's record.
  *
+ *   TIMEOUT_INIT              a dial deadline under 1 s sets the first SYN timeout
  *   TCP_CONNECT_CB            the SYN is about to leave: count the dial, give
  *                             the kernel the dial deadline (TCP_USER_TIMEOUT),
  *                             and ask for state changes on this socket only
@@ -23,6 +24,10 @@
 #define ENETUNREACH 101
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* From the kernel's config when libbpf can read it; 0 otherwise (then the
+ * kernel's own 1 s first SYN timeout stays). */
+extern int CONFIG_HZ __kconfig __weak;
 
 static __always_inline int key_from_skops(struct bpf_sock_ops *skops, struct mukan_addr *k)
 {
@@ -156,11 +161,35 @@ static __always_inline void on_syn_sent_closed(struct bpf_sock_ops *skops, struc
 	}
 }
 
+/*
+ * The first SYN timeout of a dial to a book address, in jiffies, when the
+ * configured dial timeout is below the kernel's fixed 1 s: otherwise a
+ * 300 ms deadline would only be noticed at the first retransmission, 1 s in.
+ */
+static __always_inline int syn_rto_jiffies(struct mukan_addr *k)
+{
+	__u32 slot;
+	if (!CONFIG_HZ || !book_lookup(k, &slot))
+		return -1;
+	struct mukan_config c;
+	config_get(&c);
+	if (!c.dial_timeout_ms || c.dial_timeout_ms >= 1000)
+		return -1;
+	int j = (int)((__u64)c.dial_timeout_ms * CONFIG_HZ / 1000);
+	return j > 0 ? j : 1;
+}
+
 SEC("sockops")
 int mukan_sockops(struct bpf_sock_ops *skops)
 {
 	struct mukan_addr k;
 	__u32 op = skops->op;
+	if (op == BPF_SOCK_OPS_TIMEOUT_INIT) {
+		int rto = key_from_skops(skops, &k) < 0 ? -1 : syn_rto_jiffies(&k);
+		if (rto > 0)
+			skops->reply = rto;
+		return 1;
+	}
 	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
 	    op != BPF_SOCK_OPS_STATE_CB)
 		return 1;
