@@ -91,10 +91,7 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, struct mu
 	if (!p)
 		return;
 	__u64 now = bpf_ktime_get_boot_ns();
-	p->failures = 0;
-	p->last_error = 0;
-	p->next_dial = MUKAN_TIME_NEVER;
-	p->last_connected = (__s64)now;
+	rules_record_success(p, (__s64)now);
 	struct mukan_stats *st = stats();
 	if (st)
 		__sync_fetch_and_add(&st->established, 1);
@@ -141,23 +138,14 @@ static __always_inline void on_syn_sent_closed(struct bpf_sock_ops *skops, struc
 
 	struct mukan_config c;
 	config_get(&c);
-	__u32 failures = p->failures + 1;
 	__u64 rand = (__u64)bpf_get_prandom_u32() << 32 | bpf_get_prandom_u32();
-	p->failures = failures;
-	if (p->attempts < 0x7fffffff)
-		p->attempts += 1; /* upstream MarkAttempt on a failed dial */
-	p->last_attempt = (__s64)now;
-	p->last_error = err;
-	p->next_dial = (__s64)(now + rules_backoff_ns(&c, failures, rand));
+	int banned = rules_record_failure(p, &c, err, (__s64)now, rand);
 	count_error(st, err);
-	emit(MUKAN_EV_FAILED, slot, err, failures, k, now);
-	if (rules_should_ban(&c, p)) {
-		__s64 until = (__s64)(now + c.ban_ns);
-		if (p->ban_until == MUKAN_TIME_NEVER || p->ban_until < until)
-			p->ban_until = until;
+	emit(MUKAN_EV_FAILED, slot, err, p->failures, k, now);
+	if (banned) {
 		if (st)
 			__sync_fetch_and_add(&st->bans, 1);
-		emit(MUKAN_EV_BANNED, slot, err, failures, k, now);
+		emit(MUKAN_EV_BANNED, slot, err, p->failures, k, now);
 	}
 }
 

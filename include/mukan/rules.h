@@ -174,6 +174,39 @@ static inline int rules_should_ban(const struct mukan_config *c, const struct mu
 	return !(p->flags & MUKAN_PEER_PERSISTENT) && p->failures >= c->fail_limit;
 }
 
+/*
+ * Record a failed dial (refused, timed out, unreachable, local error) the
+ * same way wherever it was seen: by the kernel program, or by userspace for
+ * the errors the kernel cannot see and when BPF is off. Returns 1 when this
+ * failure reached the ban.
+ */
+static inline int rules_record_failure(struct mukan_peer *p, const struct mukan_config *c,
+				       int err, __s64 now, __u64 rand)
+{
+	__u32 failures = p->failures + 1;
+	p->failures = failures;
+	if (p->attempts < 0x7fffffff)
+		p->attempts += 1; /* upstream MarkAttempt on a failed dial */
+	p->last_attempt = now;
+	p->last_error = err;
+	p->next_dial = now + (__s64)rules_backoff_ns(c, failures, rand);
+	if (!rules_should_ban(c, p))
+		return 0;
+	__s64 until = now + (__s64)c->ban_ns;
+	if (p->ban_until == MUKAN_TIME_NEVER || p->ban_until < until)
+		p->ban_until = until;
+	return 1;
+}
+
+/* Record a dial that reached ESTABLISHED. */
+static inline void rules_record_success(struct mukan_peer *p, __s64 now)
+{
+	p->failures = 0;
+	p->last_error = 0;
+	p->next_dial = MUKAN_TIME_NEVER;
+	p->last_connected = now;
+}
+
 /* May a connect to this record go out now? (The connect gate's question.) */
 static inline int rules_may_dial(const struct mukan_peer *p, __s64 now)
 {

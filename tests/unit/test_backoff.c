@@ -117,3 +117,35 @@ Test(config, clamp_makes_any_config_safe)
 	struct mukan_config e = defaults();
 	cr_assert_arr_eq(&d, &e, sizeof(d), "a valid config is left as it is");
 }
+
+/* The same bookkeeping whether the kernel or userspace saw the failure. */
+Test(record, failures_back_off_then_ban_and_success_clears)
+{
+	struct mukan_config c = defaults();
+	c.fail_limit = 3;
+	c.backoff_jitter_ns = 0;
+	struct mukan_peer p = { .next_dial = MUKAN_TIME_NEVER, .ban_until = MUKAN_TIME_NEVER,
+				.last_connected = MUKAN_TIME_NEVER };
+	cr_assert_eq(rules_record_failure(&p, &c, 111, 100 * SEC, 0), 0);
+	cr_assert_eq(p.failures, 1);
+	cr_assert_eq(p.attempts, 1);
+	cr_assert_eq(p.last_error, 111);
+	cr_assert_eq(p.last_attempt, 100 * SEC);
+	cr_assert_eq(p.next_dial, 102 * SEC);
+	cr_assert_eq(rules_record_failure(&p, &c, 110, 103 * SEC, 0), 0);
+	cr_assert_eq(p.next_dial, 107 * SEC, "4 s after the second");
+	cr_assert_eq(rules_record_failure(&p, &c, 113, 108 * SEC, 0), 1, "third: banned");
+	cr_assert_eq(p.ban_until, 108 * SEC + MUKAN_DEF_BAN_NS);
+	cr_assert_not(rules_may_dial(&p, 200 * SEC));
+
+	rules_record_success(&p, 300 * SEC);
+	cr_assert_eq(p.failures, 0);
+	cr_assert_eq(p.last_error, 0);
+	cr_assert_eq(p.next_dial, MUKAN_TIME_NEVER);
+	cr_assert_eq(p.last_connected, 300 * SEC);
+	cr_assert_eq(p.attempts, 3, "attempts are upstream's: only mark good resets them");
+
+	p.attempts = 0x7fffffff;
+	rules_record_failure(&p, &c, 111, 400 * SEC, 0);
+	cr_assert_eq(p.attempts, 0x7fffffff, "saturates, never overflows");
+}
