@@ -51,7 +51,7 @@ static struct mukan_peer assert_one_failure(int slot, const struct bt_dial *d, i
 	bt_assert_between(p.last_dial, d->start_ns, d->end_ns, "last_dial");
 	bt_assert_between(p.last_attempt, p.last_dial, d->end_ns, "last_attempt");
 	cr_assert_eq(p.ban_until, MUKAN_TIME_NEVER);
-	cr_assert_eq(p.last_connected, 0);
+	cr_assert_eq(p.last_connected, MUKAN_TIME_NEVER, "never connected");
 	return p;
 }
 

@@ -117,6 +117,7 @@ static struct book *varied_book(void)
 	p->dials = 9;
 	p->next_dial = T0 + 999 * SEC + 1;
 	p->last_dial = T0 + 998 * SEC;
+	p->last_connected = T0 + 997 * SEC;
 	p->flags |= MUKAN_PEER_PERSISTENT;
 	return b;
 }
@@ -142,6 +143,7 @@ static void assert_same_record(const struct mukan_peer *x, const struct mukan_pe
 	cr_assert_eq(x->dials, y->dials, "%s dials", id);
 	cr_assert_eq(x->next_dial, y->next_dial, "%s next_dial", id);
 	cr_assert_eq(x->last_dial, y->last_dial, "%s last_dial", id);
+	cr_assert_eq(x->last_connected, y->last_connected, "%s last_connected", id);
 }
 
 static void assert_same_book(const struct book *x, const struct book *y)

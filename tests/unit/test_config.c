@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "daemon/config.h"
-#include "daemon/duration.h"
+#include "daemon/go_duration.h"
 
 static char path[64];
 
@@ -29,25 +29,27 @@ TestSuite(config_file, .fini = drop_tmp);
 
 Test(duration, go_syntax)
 {
-	int64_t ns;
-	cr_assert_eq(duration_parse("1s", &ns), 0);
+	uint64_t ns;
+	cr_assert_eq(go_duration_parse("1s", &ns), 0);
 	cr_assert_eq(ns, 1000000000LL);
-	cr_assert_eq(duration_parse("300ms", &ns), 0);
+	cr_assert_eq(go_duration_parse("300ms", &ns), 0);
 	cr_assert_eq(ns, 300000000LL);
-	cr_assert_eq(duration_parse("2h45m", &ns), 0);
+	cr_assert_eq(go_duration_parse("2h45m", &ns), 0);
 	cr_assert_eq(ns, (2 * 3600 + 45 * 60) * 1000000000LL);
-	cr_assert_eq(duration_parse("1.5h", &ns), 0);
+	cr_assert_eq(go_duration_parse("1.5h", &ns), 0);
 	cr_assert_eq(ns, 5400 * 1000000000LL);
-	cr_assert_eq(duration_parse("0", &ns), 0);
+	cr_assert_eq(go_duration_parse("0", &ns), 0);
 	cr_assert_eq(ns, 0);
-	cr_assert_eq(duration_parse("250", &ns), 0, "a plain number is nanoseconds");
+	cr_assert_eq(go_duration_parse("250", &ns), 0, "a plain number is nanoseconds");
 	cr_assert_eq(ns, 250);
-	cr_assert_eq(duration_parse("10us", &ns), 0);
+	cr_assert_eq(go_duration_parse("10us", &ns), 0);
 	cr_assert_eq(ns, 10000);
-	const char *bad[] = { "", "s", "1x", "1s2", "ms", "1..2s", "-" };
+	const char *bad[] = { "", "s", "1x", "1s2", "ms", "1..2s", "-", "-1s" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert_lt(duration_parse(bad[i], &ns), 0, "'%s' must be refused", bad[i]);
-	cr_assert_eq(duration_parse("9999999999h", &ns), -ERANGE);
+		cr_assert_lt(go_duration_parse(bad[i], &ns), 0, "'%s' must be refused", bad[i]);
+	cr_assert_eq(go_duration_parse("9999999999h", &ns), -ERANGE);
+	cr_assert_eq(go_duration_parse("0.001s", &ns), 0);
+	cr_assert_eq(ns, 1000000, "exact, not rounded down");
 }
 
 Test(config_file, defaults_are_upstreams)

@@ -127,3 +127,25 @@ const char *dialctl_errno_name(int e, char buf[16])
 	snprintf(buf, 16, "E%d", e);
 	return buf;
 }
+
+/* book_add's refusals, in the operator's terms. */
+const char *dialctl_add_refusal(int e)
+{
+	switch (e) {
+	case -EINVAL:
+		return "not a valid peer address (unspecified, broadcast or documentation IP)";
+	case -EACCES:
+		return "banned: the address is in the book's ban list";
+	case -EPERM:
+		return "a private peer ID (of the address or of its source)";
+	case -EEXIST:
+		return "one of our own addresses";
+	case -ENETUNREACH:
+		return "not routable, refused in strict mode (addr_book_strict = true); "
+		       "use --no-strict to accept loopback and private addresses";
+	case -ENOSPC:
+		return "the book is full: every slot is in use";
+	default:
+		return strerror(-e);
+	}
+}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dialctl.h - what the mukan-dialctl sources share: exit codes, the options
- * every book verb takes, opening a book file, and the verbs themselves.
+ * every book verb and every live verb takes, opening a book file or the
+ * pinned maps, and the verbs themselves.
  *
  * Each verb is `int verb_x(int argc, char **argv)` with its own argp parser;
  * argv[0] is the full command ("mukan-dialctl book x") so that usage and
@@ -62,8 +63,39 @@ unsigned long long dialctl_parse_number(struct argp_state *state, const char *fl
 					const char *arg, unsigned long long min,
 					unsigned long long max);
 
+/* Why book_add refused an address (its -errno), in the operator's terms. */
+const char *dialctl_add_refusal(int e);
+
 /* "ECONNREFUSED", or "E<n>" for a number glibc has no name for. */
 const char *dialctl_errno_name(int e, char buf[16]);
+
+/*
+ * Options every live verb takes (they work on the pinned maps): --pin-dir.
+ * Put its input in the child_inputs slot of live_children[] / book_live_children[].
+ */
+struct live_opts {
+	const char *pin_dir; /* never NULL after parsing: KERN_PIN_DIR by default */
+	bool live;	     /* --live was given (book verbs only) */
+};
+extern const struct argp live_argp;
+/* Just --pin-dir: for the bpf, config and events verbs (child_inputs[0]). */
+extern const struct argp_child live_children[];
+/* --no-strict, then --live and --pin-dir: live book verbs (child_inputs[0], [1]). */
+extern const struct argp_child book_live_children[];
+
+/* Does a book verb's command line ask for the live maps (--live before any "--")? */
+bool dialctl_wants_live(int argc, char **argv);
+
+struct kern;
+/*
+ * kern_open_pinned on o->pin_dir. On failure prints "mukan-dialctl: <why>"
+ * (with a hint when the reason is missing privileges) and returns
+ * DIALCTL_EXIT_FAIL.
+ */
+int dialctl_open_pinned(const struct live_opts *o, struct kern **k);
+
+/* Print "mukan-dialctl: [<what>: ]<err>" plus a hint for EPERM; DIALCTL_EXIT_FAIL. */
+int dialctl_kern_fail(const char *what, int e, const char *err);
 
 /* Verbs of the `book` group. */
 int verb_check(int argc, char **argv);
@@ -73,5 +105,22 @@ int verb_add(int argc, char **argv);
 int verb_remove(int argc, char **argv);
 int verb_pick(int argc, char **argv);
 int verb_buckets(int argc, char **argv);
+/* ... and their live forms, on the pinned maps. */
+int verb_live_show(int argc, char **argv);
+int verb_live_add(int argc, char **argv);
+int verb_import(int argc, char **argv);
+int verb_export(int argc, char **argv);
+
+/* Verbs of the `bpf` group. */
+int verb_bpf_attach(int argc, char **argv);
+int verb_bpf_detach(int argc, char **argv);
+int verb_bpf_status(int argc, char **argv);
+
+/* Verbs of the `config` group. */
+int verb_config_get(int argc, char **argv);
+int verb_config_set(int argc, char **argv);
+
+/* `events`, a command on its own. */
+int verb_events(int argc, char **argv);
 
 #endif /* MUKAN_DIALCTL_H */

@@ -35,25 +35,25 @@ static const char *time_text(int64_t t, char out[TIME_STRLEN])
 	return out;
 }
 
-/* How far t lies from now, for a person: "in 12s", "3h ago". */
+/* How far t lies from now, for a person: "in 3.2s", "in 12m", "3h ago". */
 static void print_relative(FILE *f, int64_t t, int64_t now)
 {
-	int64_t d = t - now, s = (d < 0 ? -d : d) / MUKAN_NS_PER_SEC;
-	const char *unit = "s";
-	if (s >= 2 * 86400) {
-		s /= 86400;
-		unit = "d";
-	} else if (s >= 2 * 3600) {
-		s /= 3600;
-		unit = "h";
-	} else if (s >= 2 * 60) {
-		s /= 60;
-		unit = "m";
-	}
-	if (d >= 0)
-		fprintf(f, " (in %lld%s)", (long long)s, unit);
+	int64_t d = t - now, ns = d < 0 ? -d : d, s = ns / MUKAN_NS_PER_SEC;
+	char amount[32];
+	if (s < 60) /* close enough that a tenth of a second matters */
+		snprintf(amount, sizeof(amount), "%.1fs", (double)ns / MUKAN_NS_PER_SEC);
+	else if (s < 2 * 60)
+		snprintf(amount, sizeof(amount), "%llds", (long long)s);
+	else if (s < 2 * 3600)
+		snprintf(amount, sizeof(amount), "%lldm", (long long)(s / 60));
+	else if (s < 2 * 86400)
+		snprintf(amount, sizeof(amount), "%lldh", (long long)(s / 3600));
 	else
-		fprintf(f, " (%lld%s ago)", (long long)s, unit);
+		snprintf(amount, sizeof(amount), "%lldd", (long long)(s / 86400));
+	if (d >= 0)
+		fprintf(f, " (in %s)", amount);
+	else
+		fprintf(f, " (%s ago)", amount);
 }
 
 static const struct {
@@ -68,7 +68,7 @@ static const struct {
 
 #define N_FLAG_NAMES (sizeof(flag_names) / sizeof(flag_names[0]))
 
-void peer_print_text(FILE *f, const struct mukan_peer *p, int64_t now)
+static void print_record(FILE *f, const struct mukan_peer *p, int64_t now, bool live)
 {
 	char addr[NETADDR_STRLEN], src[NETADDR_STRLEN], t[TIME_STRLEN], eb[16];
 	peer_strings(p, addr, src);
@@ -97,6 +97,8 @@ void peer_print_text(FILE *f, const struct mukan_peer *p, int64_t now)
 		fprintf(f, "  %-13s none", "last error");
 	fprintf(f, "\n  %-13s %u\n", "dials", p->dials);
 	fprintf(f, "  %-13s %s\n", "last dial", time_text(p->last_dial, t));
+	if (live) /* only the kernel knows it; files do not keep it */
+		fprintf(f, "  %-13s %s\n", "last connect", time_text(p->last_connected, t));
 	fprintf(f, "  %-13s", "next dial");
 	if (p->next_dial == MUKAN_TIME_NEVER) {
 		fprintf(f, " any time (no backoff)");
@@ -113,6 +115,29 @@ void peer_print_text(FILE *f, const struct mukan_peer *p, int64_t now)
 		}
 	}
 	fprintf(f, "%s\n", any ? "" : " none");
+}
+
+void peer_print_text(FILE *f, const struct mukan_peer *p, int64_t now)
+{
+	print_record(f, p, now, false);
+}
+
+void peer_print_text_live(FILE *f, const struct mukan_peer *p, int64_t now)
+{
+	print_record(f, p, now, true);
+}
+
+void peer_times_to_wall(struct mukan_peer *p, int64_t wall_offset)
+{
+	__s64 *times[] = { &p->last_attempt, &p->last_success, &p->ban_until,
+			     &p->next_dial,    &p->last_dial,	 &p->last_connected };
+	/* book_add and book_load leave last_connected 0 rather than never; boot
+	 * time 0 cannot be a real dial, so it reads as never. */
+	if (p->last_connected == 0)
+		p->last_connected = MUKAN_TIME_NEVER;
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+		if (*times[i] != MUKAN_TIME_NEVER)
+			*times[i] += wall_offset;
 }
 
 static json_t *json_time(int64_t t)
@@ -139,6 +164,11 @@ static json_t *json_flags(const struct mukan_peer *p)
 		if (p->flags & flag_names[i].bit)
 			json_array_append_new(a, json_string(flag_names[i].name));
 	return a;
+}
+
+json_t *peer_time_json(int64_t t)
+{
+	return json_time(t);
 }
 
 json_t *peer_to_json(const struct mukan_peer *p, int64_t now)

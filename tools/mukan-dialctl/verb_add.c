@@ -40,6 +40,8 @@ static const char doc[] =
 	"        --src 73135b4bcf16b49f04ce3b1315e9aacd0a64267e@[2a01:7a7e::1]:26656\n"
 	"    mukan-dialctl book add --no-strict test.json ID@127.0.0.1:26656\n"
 	"        # a local testnet (ID: a node ID, 40 hex characters)\n"
+	"With --live the verb works on the live book (the pinned BPF map) instead of a\n"
+	"file: `mukan-dialctl book add --live --help`.\n"
 	"\v"
 	"ADDR is id@ip:port (IPv6 in brackets; no host names). A FILE that does not exist is "
 	"created with a fresh random key. Refusals, as upstream: the address is banned, a "
@@ -94,28 +96,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 static const struct argp add_argp = { options, parse, "FILE ADDR", doc, common_children, NULL,
 				      NULL };
 
-/* book_add's refusals, in the operator's terms. */
-static const char *refusal(int e)
-{
-	switch (e) {
-	case -EINVAL:
-		return "not a valid peer address (unspecified, broadcast or documentation IP)";
-	case -EACCES:
-		return "banned: the address is in the book's ban list";
-	case -EPERM:
-		return "a private peer ID (of the address or of its source)";
-	case -EEXIST:
-		return "one of our own addresses";
-	case -ENETUNREACH:
-		return "not routable, refused in strict mode (addr_book_strict = true); "
-		       "use --no-strict to accept loopback and private addresses";
-	case -ENOSPC:
-		return "the book is full: every slot is in use";
-	default:
-		return strerror(-e);
-	}
-}
-
 int verb_add(int argc, char **argv)
 {
 	struct add_args a = { 0 };
@@ -132,7 +112,7 @@ int verb_add(int argc, char **argv)
 	int rc = book_add(b, &a.addr, &a.src, dialctl_now());
 	if (rc < 0) {
 		fprintf(stderr, DIALCTL_NAME ": %s: cannot add %s: %s (%s)\n", a.file, shown,
-			refusal(rc), dialctl_errno_name(-rc, eb));
+			dialctl_add_refusal(rc), dialctl_errno_name(-rc, eb));
 		book_free(b);
 		return DIALCTL_EXIT_FAIL;
 	}

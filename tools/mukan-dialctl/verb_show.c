@@ -40,6 +40,8 @@ static const char doc[] =
 	"        d1e483ee6dbd4c260c16dc79d1ae1fd9caeb709e    # one node, by ID\n"
 	"    mukan-dialctl book show addrbook.json --json ID@77.145.180.81:28569\n"
 	"(ID: a node ID, 40 hex characters)\n"
+	"With --live the verb works on the live book (the pinned BPF map) instead of a\n"
+	"file: `mukan-dialctl book show --live --help`.\n"
 	"\v"
 	"ADDR is a node ID (40 hex characters) or a full id@ip:port; either way the record "
 	"is found by node ID, as the book keys records by ID. Each record shows its address, "

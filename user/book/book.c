@@ -451,6 +451,7 @@ int book_add(struct book *b, const struct netaddr *addr, const struct netaddr *s
 	p->ban_until = MUKAN_TIME_NEVER;
 	p->next_dial = MUKAN_TIME_NEVER;
 	p->last_dial = MUKAN_TIME_NEVER;
+	p->last_connected = MUKAN_TIME_NEVER;
 	slot_table_put_id(b, (uint32_t)slot);
 	index_addr(b, (uint32_t)slot);
 	int err = add_to_new_bucket(b, (uint32_t)slot, placement_new_bucket(&b->keys, addr, src), now);

@@ -147,7 +147,8 @@ static int get_dial_state(struct loader *l, json_t *entry, struct mukan_peer *p)
 					   MUKAN_PEER_SEED));
 	}
 	if ((e = get_time(l, m, "next_dial", &p->next_dial)) ||
-	    (e = get_time(l, m, "last_dial", &p->last_dial)))
+	    (e = get_time(l, m, "last_dial", &p->last_dial)) ||
+	    (e = get_time(l, m, "last_connected", &p->last_connected)))
 		return e;
 	return 0;
 }
@@ -199,7 +200,7 @@ static int get_entry(struct loader *l, json_t *entry, bool banned, struct mukan_
 	    (e = get_time(l, entry, "last_success", &p->last_success)) ||
 	    (e = get_time(l, entry, "last_ban_time", &p->ban_until)))
 		return e;
-	p->next_dial = p->last_dial = MUKAN_TIME_NEVER;
+	p->next_dial = p->last_dial = p->last_connected = MUKAN_TIME_NEVER;
 	if ((e = get_dial_state(l, entry, p)))
 		return e;
 	if (banned)

@@ -141,7 +141,8 @@ static bool has_dial_state(const struct mukan_peer *p)
 {
 	return p->failures || p->last_error || p->dials ||
 	       (p->flags & (MUKAN_PEER_PERSISTENT | MUKAN_PEER_UNCONDITIONAL | MUKAN_PEER_SEED)) ||
-	       p->next_dial != MUKAN_TIME_NEVER || p->last_dial != MUKAN_TIME_NEVER;
+	       p->next_dial != MUKAN_TIME_NEVER || p->last_dial != MUKAN_TIME_NEVER ||
+	       p->last_connected != MUKAN_TIME_NEVER;
 }
 
 static void sb_entry(struct sbuf *s, int depth, const struct mukan_peer *p, int64_t off,
@@ -192,6 +193,8 @@ static void sb_entry(struct sbuf *s, int depth, const struct mukan_peer *p, int6
 		sb_time(s, p->next_dial, off);
 		sb_field(s, depth + 2, "last_dial", false);
 		sb_time(s, p->last_dial, off);
+		sb_field(s, depth + 2, "last_connected", false);
+		sb_time(s, p->last_connected, off);
 		sb_indent(s, depth + 1);
 		sb_put(s, "}", 1);
 	}

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "duration.h"
+#include "go_duration.h"
 
 void config_defaults(struct dialer_config *c)
 {
@@ -67,13 +67,13 @@ static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi, char
 static int set_duration(int64_t *dst, const char *v, int64_t lo, int64_t hi, char *why,
 			size_t whysz)
 {
-	int64_t ns;
-	if (duration_parse(v, &ns) < 0 || ns < lo || ns > hi) {
+	uint64_t ns;
+	if (go_duration_parse(v, &ns) < 0 || ns < (uint64_t)lo || ns > (uint64_t)hi) {
 		snprintf(why, whysz, "'%s' is not a duration from %lld ms to %lld s (e.g. 500ms, 3s, 2m)",
 			 v, (long long)(lo / 1000000), (long long)(hi / 1000000000));
 		return -EINVAL;
 	}
-	*dst = ns;
+	*dst = (int64_t)ns;
 	return 0;
 }
 

@@ -263,8 +263,12 @@ int kern_open_pinned(struct kern **out, const char *pin_dir, char *err, size_t e
 		kern_path(k->pin_dir, kern_maps[i].pin, path, sizeof(path));
 		k->fd[i] = bpf_obj_get(path);
 		if (k->fd[i] < 0) {
-			e = fail(err, errsz, -errno, "no pinned map %s (is the dialer loaded? "
-				 "mukan-dialctl bpf attach)", path);
+			e = -errno;
+			fail(err, errsz, e,
+			     e == -ENOENT ? "no pinned map %s (is the dialer loaded? mukan-dialctl bpf "
+					    "attach)"
+					  : "cannot open pinned map %s",
+			     path);
 			break;
 		}
 		struct bpf_map_info info = { 0 };

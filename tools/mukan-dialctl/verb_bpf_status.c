@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * verb_bpf_status.c - `bpf status`: what is pinned and attached, how full
+ * the book is, the counters, and the config in force.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bpf_report.h"
+#include "config_keys.h"
+#include "dialctl.h"
+#include "kern/kern.h"
+#include "mukan/rules.h"
+
+struct status_args {
+	struct live_opts live;
+	bool json;
+};
+
+enum { OPT_JSON = 'j' };
+
+static const struct argp_option options[] = {
+	{ "json", OPT_JSON, NULL, 0,
+	  "Print one JSON object: pin_dir, links (name, pinned, attached, prog_id, prog_name, "
+	  "cgroup_id, cgroup, programs_on_hook), maps (pin name: true/false), maps_pinned, "
+	  "book (capacity, used, index_entries), stats (the counters) and config (as "
+	  "`config get --json`); book, stats and config are null when the maps are not pinned.",
+	  0 },
+	{ 0 },
+};
+
+static const char doc[] =
+	"Show what is attached and pinned, the book's fill, the counters and the config.\n"
+	"\n"
+	"USAGE: mukan-dialctl bpf status [--json] [--pin-dir DIR]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    mukan-dialctl bpf status\n"
+	"    mukan-dialctl bpf status --json | jq '.links[] | {name, attached}'\n"
+	"\v"
+	"A link is `attached` when its program is on the cgroup's hook as the kernel reports "
+	"it (BPF_PROG_QUERY); `programs_on_hook` counts every program on that hook, ours or "
+	"not, so a double attachment shows. Counters are summed over CPUs since the maps were "
+	"created. Nothing pinned is a state, not an error: exit status 0 whenever the status "
+	"could be read, 1 when it could not (not root), 2 usage error.";
+
+static error_t parse(int key, char *arg, struct argp_state *state)
+{
+	struct status_args *a = state->input;
+	(void)arg;
+	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &a->live;
+		return 0;
+	case OPT_JSON:
+		a->json = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		argp_error(state, "bpf status takes no arguments");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static const struct argp status_argp = { options, parse, NULL, doc, live_children, NULL, NULL };
+
+/* What only the pinned maps can tell: counters and config. */
+struct map_view {
+	bool ok;
+	struct mukan_stats stats;
+	struct mukan_config config;
+};
+
+static int read_maps(const char *pin_dir, struct map_view *v)
+{
+	struct kern *k;
+	char err[512] = "";
+	v->ok = false;
+	int e = kern_open_pinned(&k, pin_dir, err, sizeof(err));
+	if (e == -ENOENT)
+		return 0;
+	if (e < 0) {
+		dialctl_kern_fail(NULL, e, err);
+		return e;
+	}
+	e = kern_stats_read(k, &v->stats);
+	if (e == 0)
+		e = kern_config_read(k, &v->config);
+	kern_close(k);
+	if (e < 0) {
+		dialctl_kern_fail("cannot read the maps", e, NULL);
+		return e;
+	}
+	v->ok = true;
+	return 0;
+}
+
+static json_t *maps_json(const char *pin_dir)
+{
+	bool pinned[REPORT_N_MAPS];
+	report_maps_pinned(pin_dir, pinned);
+	json_t *o = json_object();
+	for (int i = 0; o && i < REPORT_N_MAPS; i++)
+		json_object_set_new(o, report_map_pins[i], json_boolean(pinned[i]));
+	return o;
+}
+
+static int print_json(const char *pin_dir, const struct kern_status *st, const struct map_view *v)
+{
+	json_t *book = v->ok ? json_pack("{s:I, s:I, s:I}", "capacity",
+					 (json_int_t)st->book_capacity, "used",
+					 (json_int_t)st->book_used, "index_entries",
+					 (json_int_t)st->index_entries)
+			     : json_null();
+	json_t *o = json_pack("{s:s, s:o, s:o, s:b, s:o, s:o, s:o}", "pin_dir", pin_dir, "links",
+			      report_links_json(st), "maps", maps_json(pin_dir), "maps_pinned",
+			      st->maps_pinned, "book", book, "stats",
+			      v->ok ? report_stats_json(&v->stats) : json_null(), "config",
+			      v->ok ? cfg_to_json(&v->config) : json_null());
+	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (!text) {
+		fprintf(stderr, DIALCTL_NAME ": out of memory building JSON\n");
+		return DIALCTL_EXIT_FAIL;
+	}
+	printf("%s\n", text);
+	free(text);
+	return DIALCTL_EXIT_OK;
+}
+
+static void print_text(const char *pin_dir, const struct kern_status *st, const struct map_view *v)
+{
+	bool pinned[REPORT_N_MAPS];
+	report_maps_pinned(pin_dir, pinned);
+	printf("pin dir   %s\n", pin_dir);
+	printf("links\n");
+	report_links_text(stdout, st);
+	printf("maps     ");
+	for (int i = 0; i < REPORT_N_MAPS; i++)
+		printf(" %s%s", report_map_pins[i], pinned[i] ? "" : " (missing)");
+	printf("\n");
+	if (!v->ok) {
+		printf("          nothing usable is pinned: `mukan-dialctl bpf attach` loads it\n");
+		return;
+	}
+	printf("book      %u of %u slots used, %u index entries\n", st->book_used,
+	       st->book_capacity, st->index_entries);
+	printf("counters\n");
+	report_stats_text(stdout, &v->stats);
+	const char *why = kern_config_problem(&v->config);
+	printf("config    generation %u, %s%s\n", v->config.generation, why ? "INVALID: " : "valid",
+	       why ? why : "");
+	struct mukan_config in_force = v->config;
+	rules_config_clamp(&in_force);
+	cfg_print_text(stdout, &v->config, why ? &in_force : NULL);
+}
+
+int verb_bpf_status(int argc, char **argv)
+{
+	struct status_args a = { 0 };
+	argp_parse(&status_argp, argc, argv, 0, NULL, &a);
+
+	struct kern_status st;
+	char err[512] = "";
+	int e = kern_status(a.live.pin_dir, &st, err, sizeof(err));
+	if (e < 0)
+		return dialctl_kern_fail(NULL, e, err);
+	struct map_view v;
+	if (st.maps_pinned && read_maps(a.live.pin_dir, &v) < 0)
+		return DIALCTL_EXIT_FAIL;
+	if (!st.maps_pinned)
+		v.ok = false;
+	if (a.json)
+		return print_json(a.live.pin_dir, &st, &v);
+	print_text(a.live.pin_dir, &st, &v);
+	return DIALCTL_EXIT_OK;
+}

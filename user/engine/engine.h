@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * engine.h - the io_uring dial engine: many TCP connects in flight on a ring
+ * the caller owns, each finishing as exactly one struct dial_result.
+ *
+ * A dial is one linked chain of five SQEs on a fixed-file slot i:
+ *
+ *   SOCKET(direct, slot i) -> CONNECT(fixed i) -> LINK_TIMEOUT
+ *     -> SEND(fixed i, 0 bytes, MSG_DONTWAIT) -> FIXED_FD_INSTALL(i)
+ *
+ * The empty send is the ESTABLISHED check, done inside the ring: TCP accepts
+ * it only in ESTABLISHED or CLOSE_WAIT and answers -EAGAIN while the socket
+ * is still in SYN_SENT, which is where an ICMP error leaves a socket whose
+ * CONNECT nevertheless completed with 0. Only a confirmed connection reaches
+ * the install, which turns the fixed file into an ordinary descriptor for the
+ * caller. When the chain ends, CLOSE_DIRECT(i) drops the fixed file, so a
+ * dial that failed leaves no socket behind and a connected one lives exactly
+ * as long as the caller's descriptor. No system call is made per dial: the
+ * chains go in with whatever io_uring_enter the loop makes anyway.
+ *
+ * Ownership: the ring is the caller's (one thread, one ring). The engine only
+ * prepares SQEs on it; the caller's io_uring_submit sends them, and every CQE
+ * whose user_data engine_owns_cqe() claims goes to engine_on_cqe(). The
+ * engine may submit by itself when the SQ is full. engine_wait() does submit,
+ * wait and reap on its own, for callers whose ring has no other users (or
+ * that pass opts.foreign_cqe). Not thread-safe: one thread drives a ring.
+ *
+ * user_data tagging (bit 63 is the most significant):
+ *
+ *   63..56  ENGINE_UD_TAG (0xD1): the engine's CQEs, and only those
+ *   55..48  enum engine_op: which SQE of the chain
+ *   47..32  generation of the slot: a CQE of an earlier dial is dropped
+ *   31..0   slot index, 0 .. max_inflight-1 (the per-dial state, no search)
+ *
+ * Every other user_data is free for the caller, as long as its top byte is
+ * not 0xD1 (0 and LIBURING_UDATA_TIMEOUT, all ones, are fine).
+ *
+ * Fixed files: slots [file_base, file_base + max_inflight) of the ring's
+ * registered file table. If the ring has no table, engine_new registers a
+ * sparse one of file_base + max_inflight entries and engine_free unregisters
+ * it; if the caller registered one, it must be that large.
+ *
+ * Sizing: each dial takes ENGINE_SQES_PER_DIAL SQEs at once, and ends with up
+ * to ENGINE_CQES_PER_DIAL CQEs; a CQ ring of ENGINE_CQES_PER_DIAL *
+ * max_inflight entries never overflows from the engine alone.
+ *
+ * Needs Linux 6.8 (IORING_OP_FIXED_FD_INSTALL) and 6.7 for the pending-error
+ * read (socket getsockopt command); engine_new checks with the ring's probe.
+ * Every function returns -errno on failure; nothing here prints or exits.
+ */
+#ifndef MUKAN_ENGINE_H
+#define MUKAN_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <liburing.h>
+
+#include "mukan/abi.h"
+
+#define ENGINE_UD_TAG 0xD1u
+#define ENGINE_UD_TAG_SHIFT 56
+
+#define ENGINE_SQES_PER_DIAL 5 /* one chain */
+#define ENGINE_CQES_PER_DIAL 7 /* chain, pending-error read, close, cancel */
+#define ENGINE_MAX_INFLIGHT 4096
+#define ENGINE_MAX_TIMEOUT_MS 600000
+
+/* What became of a dial. */
+enum dial_outcome {
+	DIAL_CONNECTED = 0,  /* ESTABLISHED (or already CLOSE_WAIT); fd is the caller's */
+	DIAL_REFUSED,	     /* RST to our SYN: ECONNREFUSED */
+	DIAL_TIMED_OUT,	     /* no answer before the timeout (or the kernel's own ETIMEDOUT) */
+	DIAL_UNREACHABLE,    /* EHOSTUNREACH / ENETUNREACH / EHOSTDOWN from the network (ICMP) */
+	DIAL_LOCAL_ERROR,    /* never reached the wire, or we could not take the socket:
+			      * no route here, EMFILE, ENOBUFS, EADDRNOTAVAIL, EPERM (gate) */
+	DIAL_FAILED,	     /* any other error from the peer side (ECONNRESET, EPIPE...) */
+	DIAL_CANCELLED,	     /* engine_cancel, engine_cancel_all or engine_free */
+	DIAL_OUTCOME_COUNT,
+};
+
+struct dial_result {
+	uint64_t cookie;	/* the caller's id given to engine_dial */
+	struct mukan_addr addr; /* the address dialed */
+	enum dial_outcome outcome;
+	int err;		/* positive errno behind the outcome, 0 when connected */
+	int fd;			/* DIAL_CONNECTED: the socket (blocking, close-on-exec); else -1 */
+	int64_t duration_ns;	/* from engine_dial to the final CQE (CLOCK_MONOTONIC) */
+};
+
+struct engine_opts {
+	unsigned max_inflight; /* K: dials in flight at most, 1..ENGINE_MAX_INFLIGHT */
+	unsigned timeout_ms;   /* per-dial connect timeout, 1..ENGINE_MAX_TIMEOUT_MS */
+	unsigned file_base;    /* first fixed-file slot the engine may use */
+	/*
+	 * engine_wait and engine_free reap the ring themselves; CQEs that are
+	 * not the engine's go here (NULL: they are consumed and dropped, which is
+	 * right only for a ring that nothing else uses).
+	 */
+	void (*foreign_cqe)(void *ctx, const struct io_uring_cqe *cqe);
+	void *foreign_ctx;
+};
+
+/* Counters for tests, benchmarks and metrics. */
+struct engine_stats {
+	uint64_t enters;       /* io_uring_enter calls the engine made itself */
+	uint64_t dials;	       /* chains queued */
+	uint64_t results;      /* dials finished (sum of by_outcome) */
+	uint64_t cqes;	       /* engine CQEs handled */
+	uint64_t stale_cqes;   /* CQEs of a slot's earlier generation, dropped */
+	uint64_t foreign_cqes; /* other users' CQEs seen by engine_wait/engine_free */
+	uint64_t unconfirmed;  /* CONNECTs that completed with 0 on a socket not ESTABLISHED */
+	uint64_t by_outcome[DIAL_OUTCOME_COUNT];
+};
+
+struct engine;
+
+/*
+ * Create an engine on `ring` (which must outlive it). -EINVAL for options out
+ * of range or a ring with fewer than ENGINE_SQES_PER_DIAL SQ entries,
+ * -EOPNOTSUPP when the kernel lacks one of the opcodes the chain uses.
+ */
+int engine_new(struct engine **out, struct io_uring *ring, const struct engine_opts *o);
+
+/*
+ * Cancel every dial, reap until each has finished (closing every socket,
+ * connected or not, and dropping their results), release the fixed slots and
+ * free. Bounded by the dial timeout plus one second. NULL is fine.
+ */
+void engine_free(struct engine *e);
+
+/*
+ * Queue one dial (the SQEs go out with the next submit). cookie is the
+ * caller's id for the dial, e.g. a book slot. -EBUSY when max_inflight dials
+ * are in flight, -EALREADY when a dial with this cookie is, -EINVAL for an
+ * address that is neither IPv4 nor IPv6 or has port 0.
+ */
+int engine_dial(struct engine *e, const struct mukan_addr *a, uint64_t cookie);
+
+/*
+ * Cancel the dial with this cookie: it finishes as DIAL_CANCELLED (socket
+ * closed, even if it had just connected). -ENOENT when no such dial is in
+ * flight. engine_cancel_all cancels every dial in flight.
+ */
+int engine_cancel(struct engine *e, uint64_t cookie);
+void engine_cancel_all(struct engine *e);
+
+/* Does this CQE belong to an engine (of any instance)? A pure tag test. */
+bool engine_owns_cqe(const struct io_uring_cqe *cqe);
+
+/*
+ * Handle one of the engine's CQEs (the caller advances the CQ). Returns 1
+ * when a dial finished and *out is filled, 0 when not (more CQEs to come, or
+ * a stale CQE), -EINVAL for a CQE that is not the engine's.
+ */
+int engine_on_cqe(struct engine *e, const struct io_uring_cqe *cqe, struct dial_result *out);
+
+/* Submit whatever is queued on the ring (one io_uring_enter, if anything is). */
+int engine_submit(struct engine *e);
+
+/*
+ * Submit, wait up to timeout_ms for at least one dial to finish, and reap
+ * completions in batches. Returns the number of results written to out
+ * (0..max; 0 on timeout or when nothing is in flight), or -errno.
+ */
+int engine_wait(struct engine *e, struct dial_result *out, unsigned max, int timeout_ms);
+
+unsigned engine_inflight(const struct engine *e);
+void engine_get_stats(const struct engine *e, struct engine_stats *st);
+
+/* "connected", "refused", ... */
+const char *dial_outcome_name(enum dial_outcome o);
+
+/*
+ * The outcome a failed connect's errno (positive) stands for. Pure: it
+ * cannot know whether EHOSTUNREACH came from an ICMP message or from our own
+ * routing table, so it says DIAL_UNREACHABLE; the engine checks the route and
+ * reports a failure of our own routing as DIAL_LOCAL_ERROR.
+ */
+enum dial_outcome dial_outcome_from_errno(int err);
+
+#endif /* MUKAN_ENGINE_H */
