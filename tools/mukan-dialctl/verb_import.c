@@ -68,71 +68,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 static const struct argp import_argp = { NULL, parse, "FILE", doc, book_live_children, NULL,
 					 NULL };
 
-struct tally {
-	unsigned imported, n_new, n_old, n_banned, duplicates, refused;
-	char first_refusal[512];
-};
-
-static bool same_keys(const struct book *x, const struct book *y)
-{
-	return strcmp(book_key(x), book_key(y)) == 0 &&
-	       memcmp(book_hash_key(x), book_hash_key(y), BOOK_HASH_KEY_LEN) == 0;
-}
-
-static void insert_all(struct book *live, const struct book *file, bool keep_buckets,
-		       struct tally *t)
-{
-	for (int s = book_next_slot(file, 0); s >= 0; s = book_next_slot(file, (uint32_t)s + 1)) {
-		struct mukan_peer rec = *book_slot(file, (uint32_t)s);
-		char err[256], shown[NETADDR_STRLEN];
-		if (!keep_buckets)
-			rec.n_buckets = 0; /* placed anew under the live keys */
-		int e = book_insert_record(live, &rec, err, sizeof(err));
-		if (e == -EEXIST) {
-			t->duplicates++;
-			continue;
-		}
-		if (e < 0) {
-			struct netaddr na;
-			book_peer_addr(&rec, &na);
-			netaddr_format(&na, shown);
-			if (t->refused++ == 0)
-				snprintf(t->first_refusal, sizeof(t->first_refusal), "%s: %s", shown, err);
-			continue;
-		}
-		t->imported++;
-		if (rec.flags & MUKAN_PEER_BANNED)
-			t->n_banned++;
-		else if (rec.bucket_type == MUKAN_BUCKET_OLD)
-			t->n_old++;
-		else
-			t->n_new++;
-	}
-}
-
-/* Open the live book; into an empty one, adopt the file's keys first. */
-static int open_live(struct kern *k, const struct import_args *a, const struct book *file,
-		     struct book **live, bool *adopted)
-{
-	char err[512] = "";
-	int e = kern_book_open(k, a->common.strict, dialctl_random_seed(), live, err, sizeof(err));
-	*adopted = false;
-	if (e == 0 && book_size(*live) == 0 && book_n_banned(*live) == 0 &&
-	    !same_keys(*live, file)) {
-		book_free(*live);
-		*live = NULL;
-		if ((e = kern_book_adopt_keys(k, file)) < 0)
-			snprintf(err, sizeof(err), "cannot write the meta map: %s", strerror(-e));
-		else
-			e = kern_book_open(k, a->common.strict, dialctl_random_seed(), live, err,
-					   sizeof(err));
-		*adopted = e == 0;
-	}
-	if (e < 0)
-		return dialctl_kern_fail("cannot open the live book", e, err);
-	return DIALCTL_EXIT_OK;
-}
-
 static int import(const struct import_args *a, struct kern *k)
 {
 	uint32_t cap = kern_capacity(k);
@@ -146,16 +81,15 @@ static int import(const struct import_args *a, struct kern *k)
 		fprintf(stderr, DIALCTL_NAME ": %s\n", e == -ENOENT ? "no such file" : err);
 		return DIALCTL_EXIT_FAIL;
 	}
-	bool adopted;
-	int status = open_live(k, a, file, &live, &adopted);
-	if (status != DIALCTL_EXIT_OK) {
+	struct kern_import_tally t;
+	e = kern_book_import(k, a->common.strict, dialctl_random_seed(), file, &live, &t, err,
+			     sizeof(err));
+	if (e < 0) {
 		book_free(file);
-		return status;
+		return dialctl_kern_fail("cannot open the live book", e, err);
 	}
-	bool keep = same_keys(live, file);
-	struct tally t = { 0 };
-	insert_all(live, file, keep, &t);
-	kern_book_touch(k); /* a running daemon re-reads the records */
+	bool adopted = t.adopted, keep = t.kept_buckets;
+	int status = DIALCTL_EXIT_OK;
 	printf("imported %u record%s from %s into the live book (%u new, %u old, %u banned); "
 	       "%u duplicate%s skipped (node ID already there)\n",
 	       t.imported, t.imported == 1 ? "" : "s", a->file, t.n_new, t.n_old, t.n_banned,

@@ -110,6 +110,21 @@ int kern_book_adopt_keys(struct kern *k, const struct book *from);
 /* Tell other users of the map (the daemon) that records changed under them. */
 int kern_book_touch(struct kern *k);
 
+/*
+ * Every record of `file` (a loaded addrbook.json) into the live book, dial
+ * state and bans included. An empty live book adopts the file's keys first,
+ * so each record keeps the buckets the file lists; otherwise records are
+ * placed anew under the live keys. *live is the live book afterwards.
+ */
+struct kern_import_tally {
+	unsigned imported, n_new, n_old, n_banned, duplicates, refused;
+	bool adopted;	   /* the live book took the file's keys */
+	bool kept_buckets; /* records kept the file's buckets */
+	char first_refusal[512];
+};
+int kern_book_import(struct kern *k, bool strict, uint64_t seed, const struct book *file,
+		     struct book **live, struct kern_import_tally *t, char *err, size_t errsz);
+
 /* Host plumbing (kern_env.c): bpffs at /sys/fs/bpf, cgroup v2 wherever it is. */
 int kern_ensure_bpffs(char *err, size_t errsz);
 int kern_cgroup2_mount(char *path, size_t sz);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "book/book.h"
+#include "book/netaddr.h"
 #include "kern_internal.h"
 
 int kern_book_open(struct kern *k, bool strict, uint64_t seed, struct book **out, char *err,
@@ -74,4 +75,67 @@ int kern_book_touch(struct kern *k)
 		return e;
 	m.generation++;
 	return kern_meta_write(k, &m);
+}
+
+static bool same_keys(const struct book *x, const struct book *y)
+{
+	return strcmp(book_key(x), book_key(y)) == 0 &&
+	       memcmp(book_hash_key(x), book_hash_key(y), BOOK_HASH_KEY_LEN) == 0;
+}
+
+static void insert_all(struct book *live, const struct book *file, bool keep_buckets,
+		       struct kern_import_tally *t)
+{
+	for (int s = book_next_slot(file, 0); s >= 0; s = book_next_slot(file, (uint32_t)s + 1)) {
+		struct mukan_peer rec = *book_slot(file, (uint32_t)s);
+		char err[256];
+		if (!keep_buckets)
+			rec.n_buckets = 0; /* placed anew under the live keys */
+		int e = book_insert_record(live, &rec, err, sizeof(err));
+		if (e == -EEXIST) {
+			t->duplicates++;
+			continue;
+		}
+		if (e < 0) {
+			if (t->refused++ == 0) {
+				struct netaddr na;
+				char shown[NETADDR_STRLEN];
+				book_peer_addr(&rec, &na);
+				netaddr_format(&na, shown);
+				snprintf(t->first_refusal, sizeof(t->first_refusal), "%s: %s", shown, err);
+			}
+			continue;
+		}
+		t->imported++;
+		if (rec.flags & MUKAN_PEER_BANNED)
+			t->n_banned++;
+		else if (rec.bucket_type == MUKAN_BUCKET_OLD)
+			t->n_old++;
+		else
+			t->n_new++;
+	}
+}
+
+int kern_book_import(struct kern *k, bool strict, uint64_t seed, const struct book *file,
+		     struct book **live, struct kern_import_tally *t, char *err, size_t errsz)
+{
+	memset(t, 0, sizeof(*t));
+	int e = kern_book_open(k, strict, seed, live, err, errsz);
+	if (e == 0 && book_size(*live) == 0 && book_n_banned(*live) == 0 &&
+	    !same_keys(*live, file)) {
+		/* An empty live book takes the file's keys: every bucket stays as listed. */
+		book_free(*live);
+		*live = NULL;
+		if ((e = kern_book_adopt_keys(k, file)) < 0)
+			snprintf(err, errsz, "cannot write the meta map: %s", strerror(-e));
+		else
+			e = kern_book_open(k, strict, seed, live, err, errsz);
+		t->adopted = e == 0;
+	}
+	if (e < 0)
+		return e;
+	t->kept_buckets = same_keys(*live, file);
+	insert_all(*live, file, t->kept_buckets, t);
+	kern_book_touch(k); /* a running daemon re-reads the records */
+	return 0;
 }
