@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mukan-dialerd - keep a validator's outbound peer slots full.
+ * Settings: defaults < CometBFT config.toml [p2p] < our file < flags
+ * (docs/config.md).
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+
+static const char doc[] =
+	"Keep max_num_outbound_peers outbound peers connected: pick from a CometBFT-compatible "
+	"address book, dial many at once on io_uring, record every outcome in the kernel (eBPF), "
+	"hand connected sockets to the node.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  mukan-dialerd --home /var/lib/mukan-dialer --cometbft-config ~/.cometbft/config/config.toml\n"
+	"  mukan-dialerd --book addrbook.json --no-strict --seeds ID@127.0.0.1:26656 --max-outbound 10\n"
+	"  mukan-dialerd --no-bpf --policy cometbft      # upstream's schedule, as a baseline\n"
+	"\v"
+	"Signals: SIGTERM/SIGINT stop dialing, close cleanly and save the book; SIGHUP re-reads "
+	"<home>/mukan-dialerd.conf (max_outbound). Status: mukan-dialctl status --control PATH.";
+
+enum {
+	OPT_COMETBFT = 256, OPT_BOOK, OPT_MAX_OUT, OPT_NO_STRICT, OPT_SEEDS, OPT_PERSISTENT,
+	OPT_DIAL_TIMEOUT, OPT_POLICY, OPT_NO_BPF, OPT_CGROUP, OPT_CONTROL, OPT_HANDOFF,
+	OPT_PIN_DIR, OPT_MAX_INFLIGHT, OPT_ENSURE, OPT_SAVE,
+};
+
+static const struct argp_option options[] = {
+	{ "home", 'H', "DIR", 0, "State directory (default /var/lib/mukan-dialer)", 0 },
+	{ "config", 'c', "FILE", 0, "Settings file (default <home>/mukan-dialerd.conf)", 0 },
+	{ "cometbft-config", OPT_COMETBFT, "FILE", 0, "Read the [p2p] keys of a CometBFT config.toml", 0 },
+	{ "book", OPT_BOOK, "FILE", 0, "addrbook.json (default <home>/addrbook.json)", 0 },
+	{ "max-outbound", OPT_MAX_OUT, "N", 0, "Outbound peers to keep (default 10)", 0 },
+	{ "no-strict", OPT_NO_STRICT, NULL, 0, "Accept non-routable addresses (addr_book_strict = false)", 0 },
+	{ "seeds", OPT_SEEDS, "LIST", 0, "Seeds, id@host:port,...", 0 },
+	{ "persistent-peers", OPT_PERSISTENT, "LIST", 0, "Persistent peers, id@host:port,...", 0 },
+	{ "dial-timeout", OPT_DIAL_TIMEOUT, "MS", 0, "TCP dial deadline in ms (default 1000)", 0 },
+	{ "policy", OPT_POLICY, "mukan|cometbft", 0, "Dial schedule (default mukan)", 0 },
+	{ "no-bpf", OPT_NO_BPF, NULL, 0, "Do not load the kernel programs", 0 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0, "cgroup v2 to attach to (default <cgroup2>/mukan-dialer)", 0 },
+	{ "control", OPT_CONTROL, "PATH", 0, "Control socket (default <home>/control.sock)", 0 },
+	{ "handoff", OPT_HANDOFF, "PATH", 0, "Hand connected sockets to the node here", 0 },
+	{ "pin-dir", OPT_PIN_DIR, "DIR", 0, "bpffs directory of the maps (default /sys/fs/bpf/mukan)", 0 },
+	{ "max-inflight", OPT_MAX_INFLIGHT, "K", 0, "Dials in flight at once (default 64)", 0 },
+	{ "ensure-period", OPT_ENSURE, "DUR", 0, "Ensure-peers round (default 30s)", 0 },
+	{ "save-interval", OPT_SAVE, "DUR", 0, "Book save period (default 2m)", 0 },
+	{ 0 }
+};
+
+/* Flags are applied after the files, so they are kept as key/value pairs. */
+struct flags {
+	const char *config, *cometbft;
+	const char *key[32], *value[32];
+	char timeout[32];
+	int n;
+};
+
+static void push(struct argp_state *st, struct flags *f, const char *key, const char *value)
+{
+	if (f->n == 32)
+		argp_error(st, "too many options");
+	f->key[f->n] = key;
+	f->value[f->n++] = value;
+}
+
+static error_t parse(int key, char *arg, struct argp_state *st)
+{
+	struct flags *f = st->input;
+	switch (key) {
+	case 'H': push(st, f, "home", arg); return 0;
+	case 'c': f->config = arg; return 0;
+	case OPT_COMETBFT: f->cometbft = arg; return 0;
+	case OPT_BOOK: push(st, f, "book", arg); return 0;
+	case OPT_MAX_OUT: push(st, f, "max_outbound", arg); return 0;
+	case OPT_NO_STRICT: push(st, f, "strict", "false"); return 0;
+	case OPT_SEEDS: push(st, f, "seeds", arg); return 0;
+	case OPT_PERSISTENT: push(st, f, "persistent_peers", arg); return 0;
+	case OPT_DIAL_TIMEOUT:
+		snprintf(f->timeout, sizeof(f->timeout), "%sms", arg);
+		push(st, f, "dial_timeout", f->timeout);
+		return 0;
+	case OPT_POLICY: push(st, f, "policy", arg); return 0;
+	case OPT_NO_BPF: push(st, f, "bpf", "false"); return 0;
+	case OPT_CGROUP: push(st, f, "cgroup", arg); return 0;
+	case OPT_CONTROL: push(st, f, "control", arg); return 0;
+	case OPT_HANDOFF: push(st, f, "handoff", arg); return 0;
+	case OPT_PIN_DIR: push(st, f, "pin_dir", arg); return 0;
+	case OPT_MAX_INFLIGHT: push(st, f, "max_inflight", arg); return 0;
+	case OPT_ENSURE: push(st, f, "ensure_period", arg); return 0;
+	case OPT_SAVE: push(st, f, "save_interval", arg); return 0;
+	case ARGP_KEY_ARG: argp_error(st, "no arguments expected ('%s')", arg); return 0;
+	default: return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static int apply_flags(struct dialer_config *c, const struct flags *f)
+{
+	for (int i = 0; i < f->n; i++) {
+		char why[256];
+		if (config_set(c, f->key[i], f->value[i], why, sizeof(why)) < 0) {
+			fprintf(stderr, "mukan-dialerd: --%s: %s\n", f->key[i], why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int settle(struct dialer_config *c, const struct flags *f)
+{
+	char err[1024];
+	config_defaults(c);
+	if (apply_flags(c, f) < 0) /* for --home, before the files are looked for */
+		return -EINVAL;
+	if (f->cometbft && config_import_cometbft(c, f->cometbft, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mukan-dialerd: %s\n", err);
+		return -EINVAL;
+	}
+	char own[CONFIG_PATH_MAX + 32];
+	snprintf(own, sizeof(own), "%s/mukan-dialerd.conf", c->home);
+	const char *path = f->config ? f->config : own;
+	int e = config_load_file(c, path, err, sizeof(err));
+	if (e < 0 && (e != -ENOENT || f->config)) {
+		fprintf(stderr, "mukan-dialerd: %s\n", e == -ENOENT ? strerror(ENOENT) : err);
+		return e;
+	}
+	if (apply_flags(c, f) < 0) /* flags win over the files */
+		return -EINVAL;
+	config_finish(c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct flags f = { 0 };
+	struct argp argp = { options, parse, NULL, doc, NULL, NULL, NULL };
+	argp_parse(&argp, argc, argv, 0, NULL, &f);
+
+	struct dialer_config cfg;
+	if (settle(&cfg, &f) < 0)
+		return 2;
+	static struct daemon d;
+	char err[1024] = "";
+	int e = daemon_init(&d, &cfg, err, sizeof(err));
+	if (e < 0) {
+		fprintf(stderr, "mukan-dialerd: %s\n", err);
+		daemon_free(&d);
+		return 1;
+	}
+	fprintf(stderr, "mukan-dialerd: running: %u outbound slots, policy %s, bpf %s, book %s\n",
+		cfg.max_outbound, cfg.policy == POLICY_COMETBFT ? "cometbft" : "mukan",
+		cfg.bpf ? "on" : "off", cfg.book);
+	e = daemon_run(&d, err, sizeof(err));
+	if (e < 0)
+		fprintf(stderr, "mukan-dialerd: %s\n", err);
+	else
+		fprintf(stderr, "mukan-dialerd: stopped; book saved to %s\n", cfg.book);
+	daemon_free(&d);
+	return e < 0 ? 1 : 0;
+}

@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* daemon.c - start-up, the loop, and an orderly stop. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "book/book_file.h"
+#include "handoff/handoff.h"
+#include "kern/kern.h"
+#include "mukan/rules.h"
+
+#define HOUSEKEEPING_NS 1000000000LL /* bans, config, kernel events: once a second */
+
+static int fail(char *err, size_t errsz, int e, const char *what)
+{
+	snprintf(err, errsz, "%s: %s", what, strerror(e < 0 ? -e : e));
+	return e < 0 ? e : -e;
+}
+
+static uint64_t seed_now(void)
+{
+	return (uint64_t)kern_now() ^ ((uint64_t)getpid() << 32);
+}
+
+/* Join the cgroup the programs watch, so our own dials are recorded. */
+static int join_cgroup(const char *cgroup, char *err, size_t errsz)
+{
+	char path[CONFIG_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, errsz, -errno, path);
+	char pid[24];
+	int n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+	int e = write(fd, pid, (size_t)n) == n ? 0 : -errno;
+	close(fd);
+	return e < 0 ? fail(err, errsz, e, path) : 0;
+}
+
+/*
+ * The book: with BPF, the pinned map (a restart finds every record the
+ * kernel wrote); a new map imports addrbook.json. Without BPF, the file.
+ * A corrupt file is moved aside and the daemon starts with an empty book.
+ */
+static int open_book(struct daemon *d, char *err, size_t errsz)
+{
+	struct book_opts bo = { .strict = d->cfg.strict, .seed = seed_now() };
+	struct book_file_opts fo = { .wall_offset_ns = kern_wall_offset() };
+	struct book *file = NULL;
+	char why[512] = "";
+	int e = book_load(d->cfg.book, &bo, &fo, &file, why, sizeof(why));
+	if (e < 0 && e != -ENOENT) {
+		char moved[CONFIG_PATH_MAX + 32] = "";
+		book_quarantine(d->cfg.book, moved, sizeof(moved));
+		fprintf(stderr, "mukan-dialerd: %s; moved aside to %s, starting with an empty book\n",
+			why, moved[0] ? moved : "(could not move it)");
+	}
+	if (!d->kern) {
+		if (file) {
+			d->book = file;
+			return 0;
+		}
+		return book_new(&d->book, &bo) < 0 ? fail(err, errsz, -ENOMEM, "book") : 0;
+	}
+	if (file && kern_fresh(d->kern)) {
+		struct kern_import_tally t;
+		e = kern_book_import(d->kern, d->cfg.strict, bo.seed, file, &d->book, &t, err, errsz);
+		book_free(file);
+		if (e == 0)
+			fprintf(stderr, "mukan-dialerd: imported %u addresses from %s into the map\n",
+				t.imported, d->cfg.book);
+		return e;
+	}
+	book_free(file);
+	return kern_book_open(d->kern, d->cfg.strict, bo.seed, &d->book, err, errsz);
+}
+
+static int add_persistent(void *ctx, const struct netaddr *na)
+{
+	struct daemon *d = ctx;
+	return manager_add_persistent(d->mgr, na, kern_now());
+}
+
+static int add_seed(void *ctx, const struct netaddr *na)
+{
+	return manager_add_seed(((struct daemon *)ctx)->mgr, na);
+}
+
+static int add_unconditional(void *ctx, const struct netaddr *na)
+{
+	return manager_add_unconditional(((struct daemon *)ctx)->mgr, na->id);
+}
+
+static int add_private(void *ctx, const struct netaddr *na)
+{
+	return book_add_private_id(((struct daemon *)ctx)->book, na->id);
+}
+
+static int start_manager(struct daemon *d, char *err, size_t errsz)
+{
+	struct manager_config mc;
+	manager_config_defaults(&mc, d->cfg.policy == POLICY_COMETBFT ? MANAGER_POLICY_COMETBFT
+								      : MANAGER_POLICY_MUKAN);
+	mc.max_outbound = d->cfg.max_outbound;
+	mc.ensure_period_ns = d->cfg.ensure_period_ns;
+	mc.allow_duplicate_ip = d->cfg.allow_duplicate_ip;
+	mc.record_outcomes = d->kern == NULL; /* the kernel records them otherwise */
+	mc.rules = d->rules;
+	mc.persist.max_period_ns = d->cfg.persistent_max_dial_period_ns;
+	mc.seed = seed_now();
+	int e = manager_new(&d->mgr, d->book, &mc);
+	if (e < 0)
+		return fail(err, errsz, e, "peer manager");
+	if ((e = peer_list_each(d->cfg.private_peer_ids, true, add_private, d, err, errsz)) < 0 ||
+	    (e = peer_list_each(d->cfg.unconditional_peer_ids, true, add_unconditional, d, err,
+				errsz)) < 0 ||
+	    (e = peer_list_each(d->cfg.persistent_peers, false, add_persistent, d, err, errsz)) < 0 ||
+	    (e = peer_list_each(d->cfg.seeds, false, add_seed, d, err, errsz)) < 0)
+		return e;
+	return manager_start(d->mgr, kern_now());
+}
+
+static int open_sockets(struct daemon *d, char *err, size_t errsz)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d->sigfd < 0)
+		return fail(err, errsz, -errno, "signalfd");
+	daemon_arm_poll(d, d->sigfd, TAG_SIGNAL, 0, POLLIN, true);
+	d->control_fd = control_listen(d->cfg.control);
+	if (d->control_fd < 0)
+		return fail(err, errsz, d->control_fd, d->cfg.control);
+	daemon_arm_poll(d, d->control_fd, TAG_CONTROL_LISTEN, 0, POLLIN, true);
+	if (d->cfg.handoff[0]) {
+		d->handoff_listen_fd = handoff_listen(d->cfg.handoff);
+		if (d->handoff_listen_fd < 0)
+			return fail(err, errsz, d->handoff_listen_fd, d->cfg.handoff);
+		daemon_arm_poll(d, d->handoff_listen_fd, TAG_HANDOFF_LISTEN, 0, POLLIN, true);
+	}
+	return 0;
+}
+
+int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, size_t errsz)
+{
+	memset(d, 0, sizeof(*d));
+	d->cfg = *cfg;
+	d->sigfd = d->control_fd = d->handoff_listen_fd = d->node_fd = -1;
+	d->started = kern_now();
+	rules_config_defaults(&d->rules);
+	d->rules.dial_timeout_ms = (uint32_t)(cfg->dial_timeout_ns / 1000000);
+	mkdir(cfg->home, 0750);
+
+	int e;
+	if (cfg->bpf) {
+		struct kern_opts ko = { .pin_dir = cfg->pin_dir,
+					.cgroup = cfg->cgroup[0] ? cfg->cgroup : NULL };
+		char cg[CONFIG_PATH_MAX];
+		if ((e = kern_open(&d->kern, &ko, err, errsz)) < 0)
+			return e;
+		if (cfg->cgroup[0])
+			snprintf(cg, sizeof(cg), "%s", cfg->cgroup);
+		else if ((e = kern_cgroup_default(cg, sizeof(cg), err, errsz)) < 0)
+			return e;
+		if ((e = join_cgroup(cg, err, errsz)) < 0)
+			return e;
+		struct mukan_config kc;
+		if (kern_config_read(d->kern, &kc) == 0 && !kern_config_problem(&kc)) {
+			/* Our dial timeout is the kernel's SYN deadline too. */
+			kc.dial_timeout_ms = d->rules.dial_timeout_ms;
+			kern_config_write(d->kern, &kc, err, errsz);
+			d->rules = kc;
+		}
+	}
+	if ((e = open_book(d, err, errsz)) < 0)
+		return e;
+
+	unsigned k = cfg->max_inflight;
+	if ((e = io_uring_queue_init(ENGINE_SQES_PER_DIAL * k + 64, &d->ring, 0)) < 0)
+		return fail(err, errsz, e, "io_uring");
+	struct engine_opts eo = { .max_inflight = k,
+				  .timeout_ms = (unsigned)(cfg->dial_timeout_ns / 1000000) };
+	if ((e = engine_new(&d->engine, &d->ring, &eo)) < 0)
+		return fail(err, errsz, e, "dial engine");
+	d->pending = calloc(k, sizeof(*d->pending));
+	if (!d->pending)
+		return fail(err, errsz, -ENOMEM, "dial table");
+	if ((e = open_sockets(d, err, errsz)) < 0)
+		return e;
+	if ((e = start_manager(d, err, errsz)) < 0)
+		return e;
+	d->next_save = d->started + cfg->save_interval_ns;
+	return 0;
+}
+
+/* Once a second: kernel bans into the book, the config map, the event ring. */
+static int on_kernel_event(void *ctx, const struct mukan_event *e)
+{
+	(void)e;
+	((struct daemon *)ctx)->kernel_events++;
+	return 0;
+}
+
+static void housekeeping(struct daemon *d, int64_t now)
+{
+	if (d->kern) {
+		struct mukan_config kc;
+		if (kern_config_read(d->kern, &kc) == 0 && kc.generation != d->config_generation) {
+			d->config_generation = kc.generation;
+			const char *why = kern_config_problem(&kc);
+			if (why) {
+				/* Written raw (bpftool): report it, keep the last valid rules. */
+				if (strcmp(why, d->last_config_problem) != 0)
+					fprintf(stderr, "mukan-dialerd: config map refused: %s; the kernel "
+						"clamps it, the daemon keeps its last valid rules\n", why);
+				snprintf(d->last_config_problem, sizeof(d->last_config_problem), "%s", why);
+			} else {
+				d->last_config_problem[0] = '\0';
+				d->rules = kc;
+				manager_set_rules(d->mgr, &kc);
+			}
+		}
+		kern_events_poll(d->kern, on_kernel_event, d, 0);
+	}
+	d->next_housekeeping = now + HOUSEKEEPING_NS;
+}
+
+int daemon_save(struct daemon *d, char *err, size_t errsz)
+{
+	struct book_file_opts fo = { .wall_offset_ns = kern_wall_offset() };
+	return book_save(d->book, d->cfg.book, &fo, err, errsz);
+}
+
+static void reload(struct daemon *d)
+{
+	struct dialer_config c = d->cfg;
+	char err[512];
+	char path[CONFIG_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/mukan-dialerd.conf", c.home);
+	int e = config_load_file(&c, path, err, sizeof(err));
+	if (e < 0 && e != -ENOENT) {
+		fprintf(stderr, "mukan-dialerd: SIGHUP: %s; settings unchanged\n", err);
+		return;
+	}
+	if (c.max_outbound != d->cfg.max_outbound)
+		manager_set_max_outbound(d->mgr, c.max_outbound, kern_now());
+	d->cfg.max_outbound = c.max_outbound;
+	fprintf(stderr, "mukan-dialerd: SIGHUP: settings reloaded (max_outbound %u)\n",
+		c.max_outbound);
+}
+
+static void timeout_until(struct __kernel_timespec *ts, int64_t now, int64_t when)
+{
+	int64_t wait = when > now ? when - now : 0;
+	ts->tv_sec = wait / 1000000000LL;
+	ts->tv_nsec = wait % 1000000000LL;
+}
+
+/* One turn: decide, submit, wait for anything, handle everything that came. */
+static void turn(struct daemon *d)
+{
+	int64_t now = kern_now();
+	if (now >= manager_next_wakeup(d->mgr, now))
+		manager_tick(d->mgr, now);
+	daemon_drain_actions(d, now);
+	if (now >= d->next_housekeeping)
+		housekeeping(d, now);
+	if (now >= d->next_save) {
+		char err[512];
+		if (daemon_save(d, err, sizeof(err)) < 0)
+			fprintf(stderr, "mukan-dialerd: %s\n", err);
+		d->next_save = now + d->cfg.save_interval_ns;
+	}
+	int64_t when = manager_next_wakeup(d->mgr, now);
+	if (d->next_housekeeping < when)
+		when = d->next_housekeeping;
+	if (d->next_save < when)
+		when = d->next_save;
+	struct __kernel_timespec ts;
+	timeout_until(&ts, now, when);
+	struct io_uring_cqe *cqe;
+	int e = io_uring_submit_and_wait_timeout(&d->ring, &cqe, 1, &ts, NULL);
+	if (e < 0 && e != -ETIME && e != -EINTR)
+		fprintf(stderr, "mukan-dialerd: io_uring: %s\n", strerror(-e));
+	unsigned head, n = 0;
+	now = kern_now();
+	io_uring_for_each_cqe(&d->ring, head, cqe) {
+		daemon_on_cqe(d, cqe, now);
+		n++;
+	}
+	io_uring_cq_advance(&d->ring, n);
+}
+
+/* Stop dialing, let every dial in flight finish, keep what is connected. */
+static void stop(struct daemon *d)
+{
+	manager_stop(d->mgr);
+	daemon_drain_actions(d, kern_now());
+	engine_cancel_all(d->engine);
+	for (int i = 0; i < 100 && engine_inflight(d->engine) > 0; i++) {
+		struct dial_result r[16];
+		int n = engine_wait(d->engine, r, 16, 50);
+		for (int k = 0; k < n; k++)
+			daemon_on_dial_result(d, &r[k], kern_now());
+	}
+}
+
+int daemon_run(struct daemon *d, char *err, size_t errsz)
+{
+	while (!d->stopping) {
+		turn(d);
+		if (d->reload) {
+			d->reload = false;
+			reload(d);
+		}
+	}
+	stop(d);
+	return daemon_save(d, err, errsz);
+}
+
+void daemon_free(struct daemon *d)
+{
+	for (uint32_t i = 0; i < d->n_conns; i++)
+		if (d->conns[i].fd >= 0)
+			close(d->conns[i].fd);
+	free(d->conns);
+	manager_free(d->mgr);
+	engine_free(d->engine);
+	if (d->ring.ring_fd > 0)
+		io_uring_queue_exit(&d->ring);
+	free(d->pending);
+	book_free(d->book);
+	kern_close(d->kern);
+	int fds[] = { d->sigfd, d->control_fd, d->handoff_listen_fd, d->node_fd };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (d->control_fd >= 0)
+		unlink(d->cfg.control);
+}

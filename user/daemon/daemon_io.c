@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * daemon_io.c - what the loop does with each thing that completes: the
+ * manager's actions become dials, dial results go back to the manager (and
+ * connections to the node), signals, control and handoff messages.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "handoff/handoff.h"
+#include "mukan/rules.h"
+
+void daemon_arm_poll(struct daemon *d, int fd, unsigned tag, uint32_t low, unsigned events,
+		     bool multishot)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
+	if (!sqe) {
+		io_uring_submit(&d->ring);
+		sqe = io_uring_get_sqe(&d->ring);
+	}
+	if (multishot)
+		io_uring_prep_poll_multishot(sqe, fd, events);
+	else
+		io_uring_prep_poll_add(sqe, fd, events);
+	io_uring_sqe_set_data64(sqe, DAEMON_UD(tag, low));
+}
+
+/* ---- dials ------------------------------------------------------------ */
+
+static int start_dial(struct daemon *d, const struct manager_action *a)
+{
+	unsigned k = d->cfg.max_inflight;
+	for (unsigned i = 0; i < k; i++) {
+		struct pending_dial *p = &d->pending[i];
+		if (p->used)
+			continue;
+		uint64_t cookie = (uint64_t)(p->gen + 1) << 32 | i;
+		int e = engine_dial(d->engine, &a->addr.a, cookie);
+		if (e < 0)
+			return e;
+		p->used = true;
+		p->gen++;
+		p->slot = a->slot;
+		p->reason = a->reason;
+		p->addr = a->addr;
+		return 0;
+	}
+	return -EBUSY;
+}
+
+static int cancel_dial(struct daemon *d, const struct netaddr *na)
+{
+	for (unsigned i = 0; i < d->cfg.max_inflight; i++) {
+		struct pending_dial *p = &d->pending[i];
+		if (p->used && memcmp(p->addr.id, na->id, MUKAN_ID_LEN) == 0)
+			return engine_cancel(d->engine, (uint64_t)p->gen << 32 | i);
+	}
+	return -ENOENT;
+}
+
+void daemon_drain_actions(struct daemon *d, int64_t now)
+{
+	struct manager_action a;
+	while (manager_next_action(d->mgr, &a)) {
+		int e = 0;
+		if (a.kind == MANAGER_DIAL) {
+			e = start_dial(d, &a);
+			if (e < 0) /* refused before it left: report it done at once */
+				manager_on_dial_done(d->mgr, a.addr.id, MANAGER_OUT_LOCAL_ERROR, -e, now);
+		} else if (a.kind == MANAGER_CANCEL) {
+			cancel_dial(d, &a.addr);
+		}
+		/* MANAGER_REQUEST_ADDRS: PEX arrives with the wire protocol (a later issue). */
+	}
+}
+
+static void remember(struct daemon *d, const struct netaddr *na, int outcome, int err,
+		     int64_t now)
+{
+	struct recent_outcome *r = &d->recent[d->n_recent++ % DAEMON_RECENT];
+	r->at = now;
+	r->addr = *na;
+	r->outcome = (uint8_t)outcome;
+	r->err = err;
+}
+
+static void conn_add(struct daemon *d, const struct netaddr *na, int fd, uint8_t reason,
+		     int64_t now)
+{
+	if (d->n_conns == d->cap_conns) {
+		uint32_t cap = d->cap_conns ? 2 * d->cap_conns : 32;
+		struct peer_conn *c = realloc(d->conns, cap * sizeof(*c));
+		if (!c) {
+			close(fd);
+			manager_on_peer_gone(d->mgr, na->id, now);
+			return;
+		}
+		d->conns = c;
+		d->cap_conns = cap;
+	}
+	struct peer_conn *c = &d->conns[d->n_conns++];
+	*c = (struct peer_conn){ .addr = *na, .fd = fd, .reason = reason, .since = now,
+				 .tag = ++d->next_conn_tag };
+	if (d->node_fd >= 0) {
+		/* The node owns it from here; we only count it until PEER_GONE. */
+		struct handoff_msg m;
+		handoff_msg_init(&m, HANDOFF_PEER);
+		memcpy(m.id, na->id, MUKAN_ID_LEN);
+		m.addr = na->a;
+		m.flags = reason == MANAGER_REASON_PERSISTENT ? HANDOFF_PERSISTENT : 0;
+		if (handoff_send(d->node_fd, &m, fd) == 0) {
+			close(fd);
+			c->fd = -1;
+			return;
+		}
+	}
+	/* Kept here: a hang-up frees the slot. */
+	daemon_arm_poll(d, fd, TAG_PEER_CONN, c->tag, POLLRDHUP | POLLHUP | POLLERR, false);
+}
+
+static void conn_gone(struct daemon *d, const uint8_t id[MUKAN_ID_LEN], int64_t now)
+{
+	for (uint32_t i = 0; i < d->n_conns; i++) {
+		if (memcmp(d->conns[i].addr.id, id, MUKAN_ID_LEN) != 0)
+			continue;
+		if (d->conns[i].fd >= 0)
+			close(d->conns[i].fd);
+		d->conns[i] = d->conns[--d->n_conns];
+		manager_on_peer_gone(d->mgr, id, now);
+		return;
+	}
+}
+
+/* The kernel banned it: move it to the book's ban list, as upstream's MarkBad. */
+static void sync_ban(struct daemon *d, int32_t slot, int64_t now)
+{
+	if (slot < 0)
+		return;
+	const struct mukan_peer *p = book_slot(d->book, (uint32_t)slot);
+	if (p && p->in_use && !(p->flags & MUKAN_PEER_BANNED) && rules_is_banned(p, now))
+		book_mark_bad(d->book, p->id, p->ban_until - now, now);
+}
+
+void daemon_on_dial_result(struct daemon *d, const struct dial_result *r, int64_t now)
+{
+	uint32_t i = (uint32_t)r->cookie;
+	if (i >= d->cfg.max_inflight || !d->pending[i].used ||
+	    d->pending[i].gen != (uint32_t)(r->cookie >> 32)) {
+		if (r->fd >= 0)
+			close(r->fd);
+		return;
+	}
+	struct pending_dial p = d->pending[i];
+	d->pending[i].used = false;
+	int outcome = (int)r->outcome; /* the manager's values match the engine's */
+	/* Errors that never reached the wire are invisible to the kernel programs. */
+	if (d->kern && outcome == MANAGER_OUT_LOCAL_ERROR && r->err != EPERM && p.slot >= 0) {
+		struct mukan_peer *rec = book_slot_mut(d->book, (uint32_t)p.slot);
+		if (rec && rec->in_use)
+			rules_record_failure(rec, &d->rules, r->err, now, (uint64_t)rand() << 32 | (uint64_t)rand());
+	}
+	remember(d, &p.addr, outcome, r->err, now);
+	int verdict = manager_on_dial_done(d->mgr, p.addr.id, (enum manager_outcome)outcome, r->err,
+					   now);
+	if (outcome == MANAGER_OUT_CONNECTED) {
+		if (verdict == MANAGER_KEEP)
+			conn_add(d, &p.addr, r->fd, p.reason, now);
+		else
+			close(r->fd);
+	}
+	sync_ban(d, p.slot, now);
+}
+
+/* ---- sockets -------------------------------------------------------------- */
+
+static void on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			d->reload = true;
+		else
+			d->stopping = true;
+	}
+}
+
+static void on_node_message(struct daemon *d, int64_t now)
+{
+	struct handoff_msg m;
+	int fd;
+	int e = handoff_recv(d->node_fd, &m, &fd);
+	if (e == -EAGAIN)
+		goto rearm;
+	if (e < 0 && e != -EPROTO) { /* the node went away; its peers stay counted */
+		close(d->node_fd);
+		d->node_fd = -1;
+		return;
+	}
+	if (e == 0) {
+		if (m.type == HANDOFF_PEER_GONE)
+			conn_gone(d, m.id, now);
+		else if (m.type == HANDOFF_MARK_BAD)
+			book_mark_bad(d->book, m.id, (int64_t)m.ban_ns, now);
+		else if (m.type == HANDOFF_MARK_GOOD)
+			book_mark_good(d->book, m.id, now);
+	}
+rearm:
+	daemon_arm_poll(d, d->node_fd, TAG_HANDOFF_NODE, 0, POLLIN, false);
+}
+
+static void on_node_connect(struct daemon *d)
+{
+	int fd = accept4(d->handoff_listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (d->node_fd >= 0) { /* one node at a time */
+		close(fd);
+		return;
+	}
+	d->node_fd = fd;
+	daemon_arm_poll(d, fd, TAG_HANDOFF_NODE, 0, POLLIN, false);
+	/* Hand over what we kept while no node was there. */
+	for (uint32_t i = 0; i < d->n_conns; i++) {
+		struct peer_conn *c = &d->conns[i];
+		if (c->fd < 0)
+			continue;
+		struct handoff_msg m;
+		handoff_msg_init(&m, HANDOFF_PEER);
+		memcpy(m.id, c->addr.id, MUKAN_ID_LEN);
+		m.addr = c->addr.a;
+		if (handoff_send(fd, &m, c->fd) < 0)
+			continue;
+		/* Stop watching it: the node does now. */
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
+		if (!sqe) {
+			io_uring_submit(&d->ring);
+			sqe = io_uring_get_sqe(&d->ring);
+		}
+		io_uring_prep_poll_remove(sqe, DAEMON_UD(TAG_PEER_CONN, c->tag));
+		io_uring_sqe_set_data64(sqe, 0);
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+static void on_peer_conn(struct daemon *d, uint32_t tag, int res, int64_t now)
+{
+	if (res == -ECANCELED)
+		return; /* we stopped watching it (handed to the node) */
+	for (uint32_t i = 0; i < d->n_conns; i++) {
+		if (d->conns[i].tag == tag && d->conns[i].fd >= 0) {
+			conn_gone(d, d->conns[i].addr.id, now); /* hang-up or error */
+			return;
+		}
+	}
+}
+
+void daemon_on_cqe(struct daemon *d, const struct io_uring_cqe *cqe, int64_t now)
+{
+	if (engine_owns_cqe(cqe)) {
+		struct dial_result r;
+		if (engine_on_cqe(d->engine, cqe, &r) == 1)
+			daemon_on_dial_result(d, &r, now);
+		return;
+	}
+	uint64_t ud = cqe->user_data;
+	switch (DAEMON_UD_TAG(ud)) {
+	case TAG_SIGNAL:
+		on_signal(d);
+		break;
+	case TAG_CONTROL_LISTEN: {
+		int c = accept4(d->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (c >= 0)
+			daemon_arm_poll(d, c, TAG_CONTROL_CLIENT, (uint32_t)c, POLLIN, false);
+		break;
+	}
+	case TAG_CONTROL_CLIENT:
+		control_answer(d, (int)DAEMON_UD_LOW(ud));
+		break;
+	case TAG_HANDOFF_LISTEN:
+		on_node_connect(d);
+		break;
+	case TAG_HANDOFF_NODE:
+		if (d->node_fd >= 0)
+			on_node_message(d, now);
+		break;
+	case TAG_PEER_CONN:
+		on_peer_conn(d, DAEMON_UD_LOW(ud), cqe->res, now);
+		break;
+	default:
+		break; /* timeouts of io_uring_submit_and_wait_timeout, and the like */
+	}
+	/* A multishot poll that ended (e.g. -ECANCELED) is armed again. */
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		if (DAEMON_UD_TAG(ud) == TAG_SIGNAL && !d->stopping)
+			daemon_arm_poll(d, d->sigfd, TAG_SIGNAL, 0, POLLIN, true);
+		else if (DAEMON_UD_TAG(ud) == TAG_CONTROL_LISTEN)
+			daemon_arm_poll(d, d->control_fd, TAG_CONTROL_LISTEN, 0, POLLIN, true);
+		else if (DAEMON_UD_TAG(ud) == TAG_HANDOFF_LISTEN)
+			daemon_arm_poll(d, d->handoff_listen_fd, TAG_HANDOFF_LISTEN, 0, POLLIN, true);
+	}
+}
