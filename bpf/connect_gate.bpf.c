@@ -18,9 +18,7 @@ static __always_inline int gate(struct mukan_addr *k)
 	struct mukan_peer *p = book_lookup(k, &slot);
 	if (!p)
 		return 1;
-	struct mukan_config c;
-	config_get(&c);
-	if (!(c.flags & MUKAN_CFG_GATE))
+	if (!config_gate_on())
 		return 1;
 	__u64 now = bpf_ktime_get_boot_ns();
 	if (rules_may_dial(p, (__s64)now))

@@ -49,6 +49,23 @@ static __always_inline void config_get(struct mukan_config *c)
 	rules_config_clamp(c);
 }
 
+/* One field of the config, clamped like rules_config_clamp would: the hot
+ * paths read only what they need instead of copying the whole struct. */
+static __always_inline __u32 config_dial_timeout_ms(void)
+{
+	__u32 zero = 0;
+	struct mukan_config *m = bpf_map_lookup_elem(&config_v1, &zero);
+	__u32 ms = m ? m->dial_timeout_ms : MUKAN_DEF_DIAL_TIMEOUT_MS;
+	return ms > MUKAN_MAX_DIAL_TIMEOUT_MS ? MUKAN_MAX_DIAL_TIMEOUT_MS : ms;
+}
+
+static __always_inline int config_gate_on(void)
+{
+	__u32 zero = 0;
+	struct mukan_config *m = bpf_map_lookup_elem(&config_v1, &zero);
+	return m ? (m->flags & MUKAN_CFG_GATE) != 0 : (MUKAN_DEF_CONFIG_FLAGS & MUKAN_CFG_GATE) != 0;
+}
+
 static __always_inline struct mukan_stats *stats(void)
 {
 	__u32 zero = 0;

@@ -64,12 +64,10 @@ static __always_inline void on_connect(struct bpf_sock_ops *skops, struct mukan_
 	if (st)
 		__sync_fetch_and_add(&st->connects, 1);
 
-	struct mukan_config c;
-	config_get(&c);
-	if (c.dial_timeout_ms) {
+	int ms = (int)config_dial_timeout_ms();
+	if (ms) {
 		/* The kernel times the SYN out itself, so a timeout is ETIMEDOUT
 		 * in sk_err rather than a silent close by an impatient caller. */
-		int ms = (int)c.dial_timeout_ms;
 		bpf_setsockopt(skops, SOL_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
 	}
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
@@ -154,16 +152,19 @@ static __always_inline void on_syn_sent_closed(struct bpf_sock_ops *skops, struc
  * configured dial timeout is below the kernel's fixed 1 s: otherwise a
  * 300 ms deadline would only be noticed at the first retransmission, 1 s in.
  */
-static __always_inline int syn_rto_jiffies(struct mukan_addr *k)
+static __always_inline int syn_rto_jiffies(struct bpf_sock_ops *skops)
 {
+	/* Cheapest checks first: with the default 1 s deadline nothing is looked up. */
+	if (!CONFIG_HZ)
+		return -1;
+	__u32 ms = config_dial_timeout_ms();
+	if (!ms || ms >= 1000)
+		return -1;
+	struct mukan_addr k;
 	__u32 slot;
-	if (!CONFIG_HZ || !book_lookup(k, &slot))
+	if (key_from_skops(skops, &k) < 0 || !book_lookup(&k, &slot))
 		return -1;
-	struct mukan_config c;
-	config_get(&c);
-	if (!c.dial_timeout_ms || c.dial_timeout_ms >= 1000)
-		return -1;
-	int j = (int)((__u64)c.dial_timeout_ms * CONFIG_HZ / 1000);
+	int j = (int)((__u64)ms * CONFIG_HZ / 1000);
 	return j > 0 ? j : 1;
 }
 
@@ -173,11 +174,16 @@ int mukan_sockops(struct bpf_sock_ops *skops)
 	struct mukan_addr k;
 	__u32 op = skops->op;
 	if (op == BPF_SOCK_OPS_TIMEOUT_INIT) {
-		int rto = key_from_skops(skops, &k) < 0 ? -1 : syn_rto_jiffies(&k);
+		int rto = syn_rto_jiffies(skops);
 		if (rto > 0)
 			skops->reply = rto;
 		return 1;
 	}
+	/* Only dials to book addresses asked for state changes: a connection the
+	 * book does not know needs no lookup when it is established. */
+	if (op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
+	    !(skops->bpf_sock_ops_cb_flags & BPF_SOCK_OPS_STATE_CB_FLAG))
+		return 1;
 	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
 	    op != BPF_SOCK_OPS_STATE_CB)
 		return 1;

@@ -105,6 +105,10 @@ int verb_add(int argc, char **argv);
 int verb_remove(int argc, char **argv);
 int verb_pick(int argc, char **argv);
 int verb_buckets(int argc, char **argv);
+
+/* A running daemon, over its control socket (verb_daemon.c). */
+int verb_status(int argc, char **argv);
+int verb_peers(int argc, char **argv);
 /* ... and their live forms, on the pinned maps. */
 int verb_live_show(int argc, char **argv);
 int verb_live_add(int argc, char **argv);

@@ -84,6 +84,8 @@ static const char top_doc[] =
 	"  config get [--json]          the kernel config and whether it is valid\n"
 	"  config set KEY VALUE...      change it (checked; all or nothing)\n"
 	"  events [--count N] [--duration S]  follow dial outcomes\n"
+	"  status [--json] [--control PATH]   a running mukan-dialerd: slots, states, outcomes\n"
+	"  peers [--json] [--control PATH]    its connected peers and dials in flight\n"
 	"\n"
 	"ID is a node ID (40 hex characters). Every book verb takes --no-strict.\n"
 	"Exit status: 0 success, 1 the operation failed, 2 usage error."
@@ -202,11 +204,19 @@ static int run(int argc, char **argv)
 		argv[0] = DIALCTL_NAME " events";
 		return verb_events(argc, argv);
 	}
+	if (strcmp(argv[0], "status") == 0) {
+		argv[0] = DIALCTL_NAME " status";
+		return verb_status(argc, argv);
+	}
+	if (strcmp(argv[0], "peers") == 0) {
+		argv[0] = DIALCTL_NAME " peers";
+		return verb_peers(argc, argv);
+	}
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		if (strcmp(argv[0], groups[i].name) == 0)
 			return run_group(&groups[i], argc, argv);
 	fprintf(stderr, DIALCTL_NAME ": unknown command group '%s' (want: book, bpf, config, "
-		"events)\n", argv[0]);
+		"events, status, peers)\n", argv[0]);
 	fprintf(stderr, "Try `" DIALCTL_NAME " --help' for more information.\n");
 	return DIALCTL_EXIT_USAGE;
 }

@@ -18,6 +18,7 @@
 #include "mukan/rules.h"
 
 #define HOUSEKEEPING_NS 1000000000LL /* bans, config, kernel events: once a second */
+#define KERNEL_DEADLINE_MARGIN_MS 500 /* the engine's backstop after the kernel's SYN deadline */
 
 static int fail(char *err, size_t errsz, int e, const char *what)
 {
@@ -191,8 +192,15 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 	unsigned k = cfg->max_inflight;
 	if ((e = io_uring_queue_init(ENGINE_SQES_PER_DIAL * k + 64, &d->ring, 0)) < 0)
 		return fail(err, errsz, e, "io_uring");
+	/*
+	 * With BPF the kernel times the SYN out itself at the dial timeout and
+	 * records ETIMEDOUT; the engine's own deadline is then only a backstop,
+	 * a little later, or it would close the socket first and the kernel
+	 * would see an abandoned dial instead of a timeout.
+	 */
+	unsigned timeout_ms = (unsigned)(cfg->dial_timeout_ns / 1000000);
 	struct engine_opts eo = { .max_inflight = k,
-				  .timeout_ms = (unsigned)(cfg->dial_timeout_ns / 1000000) };
+				  .timeout_ms = timeout_ms + (d->kern ? KERNEL_DEADLINE_MARGIN_MS : 0) };
 	if ((e = engine_new(&d->engine, &d->ring, &eo)) < 0)
 		return fail(err, errsz, e, "dial engine");
 	d->pending = calloc(k, sizeof(*d->pending));
