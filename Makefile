@@ -193,8 +193,11 @@ deps:
 	fi
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/mukan-dialer \
+		$(DESTDIR)/etc/systemd/system
 	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/mukan-dialer/
+	install -m 0644 packaging/mukan-dialerd.service $(DESTDIR)/etc/systemd/system/
 
 clean:
 	rm -rf $(BUILD)
