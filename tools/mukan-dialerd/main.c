@@ -29,7 +29,7 @@ static const char doc[] =
 enum {
 	OPT_COMETBFT = 256, OPT_BOOK, OPT_MAX_OUT, OPT_NO_STRICT, OPT_SEEDS, OPT_PERSISTENT,
 	OPT_DIAL_TIMEOUT, OPT_POLICY, OPT_NO_BPF, OPT_CGROUP, OPT_CONTROL, OPT_HANDOFF,
-	OPT_PIN_DIR, OPT_MAX_INFLIGHT, OPT_ENSURE, OPT_SAVE,
+	OPT_PIN_DIR, OPT_MAX_INFLIGHT, OPT_ENSURE, OPT_SAVE, OPT_OVERDIAL,
 };
 
 static const struct argp_option options[] = {
@@ -49,6 +49,8 @@ static const struct argp_option options[] = {
 	{ "handoff", OPT_HANDOFF, "PATH", 0, "Hand connected sockets to the node here", 0 },
 	{ "pin-dir", OPT_PIN_DIR, "DIR", 0, "bpffs directory of the maps (default /sys/fs/bpf/mukan)", 0 },
 	{ "max-inflight", OPT_MAX_INFLIGHT, "K", 0, "Dials in flight at once (default 64)", 0 },
+	{ "overdial", OPT_OVERDIAL, "N", 0,
+	  "Dials per free slot (default 16; 1 = upstream's connected + dialing <= max)", 0 },
 	{ "ensure-period", OPT_ENSURE, "DUR", 0, "Ensure-peers round (default 30s)", 0 },
 	{ "save-interval", OPT_SAVE, "DUR", 0, "Book save period (default 2m)", 0 },
 	{ 0 }
@@ -93,6 +95,7 @@ static error_t parse(int key, char *arg, struct argp_state *st)
 	case OPT_HANDOFF: push(st, f, "handoff", arg); return 0;
 	case OPT_PIN_DIR: push(st, f, "pin_dir", arg); return 0;
 	case OPT_MAX_INFLIGHT: push(st, f, "max_inflight", arg); return 0;
+	case OPT_OVERDIAL: push(st, f, "overdial", arg); return 0;
 	case OPT_ENSURE: push(st, f, "ensure_period", arg); return 0;
 	case OPT_SAVE: push(st, f, "save_interval", arg); return 0;
 	case ARGP_KEY_ARG: argp_error(st, "no arguments expected ('%s')", arg); return 0;

@@ -17,6 +17,7 @@ void config_defaults(struct dialer_config *c)
 	snprintf(c->pin_dir, sizeof(c->pin_dir), "/sys/fs/bpf/mukan");
 	c->max_outbound = 10;
 	c->max_inflight = 64;
+	c->overdial = 16;
 	c->dial_timeout_ns = 1000000000LL;
 	c->handshake_timeout_ns = 3000000000LL;
 	c->ensure_period_ns = 30000000000LL;
@@ -98,6 +99,8 @@ int config_set(struct dialer_config *c, const char *key, const char *v, char *wh
 		return set_uint(&c->max_outbound, v, 0, 1000, why, whysz);
 	if (!strcmp(key, "max_inflight"))
 		return set_uint(&c->max_inflight, v, 1, 4096, why, whysz);
+	if (!strcmp(key, "overdial"))
+		return set_uint(&c->overdial, v, 1, 64, why, whysz);
 	if (!strcmp(key, "dial_timeout"))
 		return set_duration(&c->dial_timeout_ns, v, 10 * MS, 60 * S, why, whysz);
 	if (!strcmp(key, "handshake_timeout"))

@@ -31,6 +31,7 @@ struct dialer_config {
 	char private_peer_ids[CONFIG_LIST_MAX];
 	unsigned max_outbound;		 /* max_num_outbound_peers, 10 */
 	unsigned max_inflight;		 /* dials in flight, 64 */
+	unsigned overdial;		 /* mukan: dials per free slot, 16; 1 = upstream's exact rule */
 	int64_t dial_timeout_ns;	 /* 1 s (upstream's hard-coded TCP dial timeout) */
 	int64_t handshake_timeout_ns;	 /* 3 s */
 	int64_t ensure_period_ns;	 /* 30 s */

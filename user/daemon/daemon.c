@@ -111,6 +111,13 @@ static int start_manager(struct daemon *d, char *err, size_t errsz)
 	manager_config_defaults(&mc, d->cfg.policy == POLICY_COMETBFT ? MANAGER_POLICY_COMETBFT
 								      : MANAGER_POLICY_MUKAN);
 	mc.max_outbound = d->cfg.max_outbound;
+	if (mc.policy == MANAGER_POLICY_MUKAN) {
+		/* Race dials for free slots (connections never exceed the limit: a
+		 * surplus is closed, the rest cancelled), leaving room in the engine
+		 * for persistent peers. */
+		mc.overdial = d->cfg.overdial;
+		mc.max_dialing = d->cfg.max_inflight > 8 ? d->cfg.max_inflight - 8 : 1;
+	}
 	mc.ensure_period_ns = d->cfg.ensure_period_ns;
 	mc.allow_duplicate_ip = d->cfg.allow_duplicate_ip;
 	mc.record_outcomes = d->kern == NULL; /* the kernel records them otherwise */

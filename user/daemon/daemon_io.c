@@ -160,12 +160,7 @@ void daemon_on_dial_result(struct daemon *d, const struct dial_result *r, int64_
 	struct pending_dial p = d->pending[i];
 	d->pending[i].used = false;
 	int outcome = (int)r->outcome; /* the manager's values match the engine's */
-	/* Errors that never reached the wire are invisible to the kernel programs. */
-	if (d->kern && outcome == MANAGER_OUT_LOCAL_ERROR && r->err != EPERM && p.slot >= 0) {
-		struct mukan_peer *rec = book_slot_mut(d->book, (uint32_t)p.slot);
-		if (rec && rec->in_use)
-			rules_record_failure(rec, &d->rules, r->err, now, (uint64_t)rand() << 32 | (uint64_t)rand());
-	}
+	/* The manager records what the kernel could not see (local errors). */
 	remember(d, &p.addr, outcome, r->err, now);
 	int verdict = manager_on_dial_done(d->mgr, p.addr.id, (enum manager_outcome)outcome, r->err,
 					   now);

@@ -50,7 +50,7 @@ enum manager_state {
 	MANAGER_DIALING = 1,	  /* a dial is in flight */
 	MANAGER_RECONNECTING = 2, /* persistent peer waiting for its next redial */
 	MANAGER_CONNECTED = 3,	  /* an outbound connection we made is up */
-	MANAGER_BAD = 4,	  /* banned, or bad by upstream's is-bad rules */
+	MANAGER_BAD = 4,	  /* marked bad: banned (by the book, or by the kernel) */
 	MANAGER_N_STATES = 5,
 };
 
@@ -73,7 +73,9 @@ enum manager_outcome {
 	MANAGER_OUT_TIMED_OUT = 2,   /* no answer within the dial timeout */
 	MANAGER_OUT_UNREACHABLE = 3, /* ICMP host/net unreachable */
 	MANAGER_OUT_LOCAL_ERROR = 4, /* failed before a SYN left (EMFILE, no route);
-					err EPERM: the kernel's connect gate */
+					not held against the peer with err EPERM (the
+					connect gate), EBUSY or EALREADY (the engine
+					did not take the dial) */
 	MANAGER_OUT_FAILED = 5,	     /* another error from the peer's side (ECONNRESET) */
 	MANAGER_OUT_CANCELLED = 6,   /* cancelled by us: not the peer's fault */
 	MANAGER_OUT_REJECTED = 7,    /* handshake failed or wrong node ID: a 24 h ban */
@@ -119,6 +121,7 @@ struct manager_config {
 	int64_t ensure_period_ns; /* the ensure-peers round (30 s) */
 	bool allow_duplicate_ip;  /* allow_duplicate_ip (false) */
 	/*
+	 * Mukan policy only (cometbft is always exact).
 	 * Dials in flight per free slot. 1 is the upstream rule, exact:
 	 * connected + dialing <= max_outbound at every moment. Above 1 the
 	 * manager races dials (max_dialing caps them), still never keeps more
@@ -130,7 +133,10 @@ struct manager_config {
 	uint32_t max_dialing;	    /* cap on slot dials in flight; 0: no cap */
 	bool prefer_distinct_groups; /* outbound peers from distinct /16, /32 */
 	int64_t refill_retry_ns;    /* mukan: longest wait before retrying empty slots */
-	bool record_outcomes;	    /* write outcomes into the records (no BPF) */
+	/* Write every outcome into the records with rules.h (no BPF). With BPF
+	 * (false) only what the kernel cannot see is written: local errors and
+	 * rejected handshakes. */
+	bool record_outcomes;
 	struct mukan_config rules;  /* backoff and ban rules for record_outcomes */
 	struct manager_persist_schedule persist;
 	struct netaddr self;	    /* our address: source of configured peers in
@@ -163,7 +169,8 @@ void manager_on_inbound_count(struct manager *m, uint32_t n);
 
 /*
  * Start: persistent peers are dialed, the first round is scheduled (at once,
- * or after U[0, period) when peers exist or dials are in flight, as upstream).
+ * or after U[0, period) when peers exist or dials are in flight, as upstream;
+ * no event-driven refill happens before that first round).
  */
 int manager_start(struct manager *m, int64_t now);
 
@@ -184,7 +191,7 @@ int manager_on_peer_gone(struct manager *m, const uint8_t id[MUKAN_ID_LEN], int6
 /*
  * A PEX reply from `from` (with its ID): the addresses go to the book with
  * `from` as their source; from a seed (from_seed, or a configured seed) they
- * are dialed at once. Returns how many the book took, or -EPROTO for a reply
+ * are dialed at once. Returns how many were new to the book, or -EPROTO for a reply
  * nobody asked for (the sender is banned 24 h, as upstream; the caller should
  * drop the connection).
  */

@@ -16,9 +16,12 @@ uint32_t mgr_free_slots(const struct manager *m)
 	uint32_t max = m->cfg.max_outbound;
 	if (m->stopped || m->n_connected_out >= max)
 		return 0;
-	uint64_t target = (uint64_t)(max - m->n_connected_out) * m->cfg.overdial;
-	if (m->cfg.max_dialing && target > m->cfg.max_dialing)
-		target = m->cfg.max_dialing;
+	uint64_t target = max - m->n_connected_out;
+	if (m->cfg.policy == MANAGER_POLICY_MUKAN) {
+		target *= m->cfg.overdial;
+		if (m->cfg.max_dialing && target > m->cfg.max_dialing)
+			target = m->cfg.max_dialing;
+	}
 	return target > m->n_dialing_out ? (uint32_t)(target - m->n_dialing_out) : 0;
 }
 
@@ -69,7 +72,7 @@ void mgr_cancel_surplus(struct manager *m)
 		live += p->in_use && p->counted && p->state == MANAGER_DIALING && !p->cancelling;
 	}
 	uint32_t max = m->cfg.max_outbound, excess = 0;
-	if (m->cfg.overdial <= 1)
+	if (m->cfg.overdial <= 1 || m->cfg.policy != MANAGER_POLICY_MUKAN)
 		excess = m->n_connected_out + live > max ? m->n_connected_out + live - max : 0;
 	else if (m->n_connected_out >= max)
 		excess = live;

@@ -13,6 +13,12 @@
 
 #define UPSTREAM_BAN_NS MUKAN_NS_PER_DAY
 
+/* The engine did not take the dial at all (its window was full). */
+static bool engine_refused(int outcome, int err)
+{
+	return outcome == MANAGER_OUT_LOCAL_ERROR && (err == EBUSY || err == EALREADY);
+}
+
 static void after_seed_failed(struct manager *m, const struct mgr_peer *p, int64_t now)
 {
 	if ((p->kind & MGR_SEED) && m->seed_active)
@@ -69,6 +75,13 @@ int manager_on_dial_done(struct manager *m, const uint8_t id[MUKAN_ID_LEN],
 	else
 		mgr_peer_release(m, (uint32_t)i);
 	after_seed_failed(m, &gone, now);
+	if (engine_refused(outcome, err)) {
+		/* The engine is full: a dial queued now would be refused the same
+		 * way, over and over. The next completion refills, or the retry. */
+		if (now + m->cfg.refill_retry_ns < m->retry_at)
+			m->retry_at = now + m->cfg.refill_retry_ns;
+		return 0;
+	}
 	mgr_fill(m, now);
 	return 0;
 }

@@ -12,8 +12,6 @@
  * still empty, those of an unused group first, so a preference never leaves
  * a slot empty when few groups are reachable or most addresses have failed.
  */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "manager_internal.h"

@@ -63,21 +63,16 @@ static int errno_of(int outcome, int err)
 	}
 }
 
-/* What sock_ops does on a failed dial (bpf/sockops.bpf.c), in userspace. */
+/* What sock_ops does on a failed dial, with the same rules.h bookkeeping;
+ * a ban also moves the record to the book's ban list. */
 static void record_failure(struct manager *m, struct mukan_peer *p, int outcome, int err,
 			   int64_t now)
 {
-	p->failures++;
-	if (p->attempts < INT32_MAX)
-		p->attempts++;
-	p->last_attempt = now;
-	p->last_error = errno_of(outcome, err);
-	p->next_dial = now + (int64_t)rules_backoff_ns(&m->cfg.rules, p->failures, rng_next(&m->rng));
-	if (rules_should_ban(&m->cfg.rules, p)) {
-		uint8_t id[MUKAN_ID_LEN];
-		memcpy(id, p->id, MUKAN_ID_LEN);
-		book_mark_bad(m->book, id, (int64_t)m->cfg.rules.ban_ns, now);
-	}
+	if (!rules_record_failure(p, &m->cfg.rules, errno_of(outcome, err), now, rng_next(&m->rng)))
+		return;
+	uint8_t id[MUKAN_ID_LEN];
+	memcpy(id, p->id, MUKAN_ID_LEN);
+	book_mark_bad(m->book, id, p->ban_until - now, now);
 }
 
 void mgr_record_outcome(struct manager *m, const struct netaddr *na, int outcome, int err,
@@ -92,8 +87,9 @@ void mgr_record_outcome(struct manager *m, const struct netaddr *na, int outcome
 		book_mark_bad(m->book, na->id, UPSTREAM_BAN_NS, now);
 		return;
 	}
-	/* The connect gate refused it: the kernel holds the record's backoff already. */
-	if (outcome == MANAGER_OUT_LOCAL_ERROR && err == EPERM)
+	/* Not the peer's doing: the connect gate refused it (the kernel holds its
+	 * backoff already), or the engine never took the dial (window full). */
+	if (outcome == MANAGER_OUT_LOCAL_ERROR && (err == EPERM || err == EBUSY || err == EALREADY))
 		return;
 	if (!m->cfg.record_outcomes && outcome != MANAGER_OUT_LOCAL_ERROR)
 		return; /* the kernel has written it */
@@ -104,10 +100,7 @@ void mgr_record_outcome(struct manager *m, const struct netaddr *na, int outcome
 		return;
 	}
 	if (outcome == MANAGER_OUT_CONNECTED) {
-		p->failures = 0;
-		p->last_error = 0;
-		p->next_dial = MUKAN_TIME_NEVER;
-		p->last_connected = now;
+		rules_record_success(p, now);
 		return;
 	}
 	record_failure(m, p, outcome, err, now);

@@ -4,7 +4,6 @@
  * need-more-addresses step and the seeds (upstream ensurePeers, dialSeeds).
  */
 #include <errno.h>
-#include <stdlib.h>
 
 #include "manager_internal.h"
 #include "mukan/rules.h"
@@ -56,7 +55,7 @@ void mgr_seeds_next(struct manager *m, int64_t now)
 {
 	while (m->seed_active && m->seed_pos < m->n_seeds && mgr_free_slots(m) > 0) {
 		const struct netaddr *s = &m->seeds[m->seed_perm[m->seed_pos++]];
-		if (mgr_find(m, s->id) >= 0)
+		if (mgr_find(m, s->id) >= 0 || mgr_ip_busy(m, &s->a))
 			break;
 		if (mgr_dial(m, s, MGR_SEED, MANAGER_REASON_SEED, now) >= 0)
 			return;
@@ -114,6 +113,10 @@ static int cometbft_dial_peer(struct manager *m, uint32_t slot, int64_t now)
 			return -EAGAIN;
 		}
 	}
+	/* DialPeerWithAddress checks again: an earlier pick of this round may
+	 * have taken the IP (upstream would dial both and reject one later). */
+	if (mgr_find(m, p->id) >= 0 || mgr_ip_busy(m, &p->addr))
+		return -EALREADY;
 	struct netaddr na;
 	book_peer_addr(p, &na);
 	return mgr_dial(m, &na, 0, MANAGER_REASON_NORMAL, now);

@@ -5,7 +5,6 @@
  * completion or the manager's wake-up, and deliver it.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
