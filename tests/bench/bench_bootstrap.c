@@ -133,11 +133,16 @@ int main(void)
 	printf("  mukan is %.0fx faster than cometbft with the exact limit, %.0fx over-dialing (K=%u)\n\n",
 	       s_cmt.median_s / s_muk.median_s, s_cmt.median_s / s_race.median_s, K_WINDOW);
 
+	/* The daemon's default is the over-dialing mukan policy (K=64). The
+	 * upstream schedule takes minutes of real time, so its figure is the
+	 * virtual one; bench_bootstrap_live measures ours on real sockets. */
+	printf("bench: bootstrap_s_cometbft %.3f s\n", s_cmt.median_s);
 	printf("bench: bootstrap_virtual_s_cometbft %.3f s\n", s_cmt.median_s);
-	printf("bench: bootstrap_virtual_s_mukan %.3f s\n", s_muk.median_s);
-	printf("bench: bootstrap_virtual_s_mukan_overdial %.3f s\n", s_race.median_s);
-	printf("bench: bootstrap_virtual_ratio_mukan_vs_cometbft %.1f x\n", s_cmt.median_s / s_muk.median_s);
-	printf("bench: bootstrap_virtual_ratio_overdial_vs_cometbft %.1f x\n",
+	printf("bench: bootstrap_virtual_s_mukan %.3f s\n", s_race.median_s);
+	printf("bench: bootstrap_virtual_s_mukan_exact %.3f s\n", s_muk.median_s);
+	printf("bench: bootstrap_virtual_ratio_mukan_vs_cometbft %.1f x\n",
 	       s_cmt.median_s / s_race.median_s);
+	printf("bench: bootstrap_virtual_ratio_exact_vs_cometbft %.1f x\n",
+	       s_cmt.median_s / s_muk.median_s);
 	return 0;
 }

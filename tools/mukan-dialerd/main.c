@@ -48,7 +48,7 @@ static const struct argp_option options[] = {
 	{ "control", OPT_CONTROL, "PATH", 0, "Control socket (default <home>/control.sock)", 0 },
 	{ "handoff", OPT_HANDOFF, "PATH", 0, "Hand connected sockets to the node here", 0 },
 	{ "pin-dir", OPT_PIN_DIR, "DIR", 0, "bpffs directory of the maps (default /sys/fs/bpf/mukan)", 0 },
-	{ "max-inflight", OPT_MAX_INFLIGHT, "K", 0, "Dials in flight at once (default 64)", 0 },
+	{ "max-inflight", OPT_MAX_INFLIGHT, "K", 0, "Dials in flight at once (default 256)", 0 },
 	{ "overdial", OPT_OVERDIAL, "N", 0,
 	  "Dials per free slot (default 16; 1 = upstream's connected + dialing <= max)", 0 },
 	{ "ensure-period", OPT_ENSURE, "DUR", 0, "Ensure-peers round (default 30s)", 0 },

@@ -16,7 +16,7 @@ void config_defaults(struct dialer_config *c)
 	snprintf(c->home, sizeof(c->home), "/var/lib/mukan-dialer");
 	snprintf(c->pin_dir, sizeof(c->pin_dir), "/sys/fs/bpf/mukan");
 	c->max_outbound = 10;
-	c->max_inflight = 64;
+	c->max_inflight = 256;
 	c->overdial = 16;
 	c->dial_timeout_ns = 1000000000LL;
 	c->handshake_timeout_ns = 3000000000LL;

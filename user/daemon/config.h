@@ -30,7 +30,7 @@ struct dialer_config {
 	char unconditional_peer_ids[CONFIG_LIST_MAX];
 	char private_peer_ids[CONFIG_LIST_MAX];
 	unsigned max_outbound;		 /* max_num_outbound_peers, 10 */
-	unsigned max_inflight;		 /* dials in flight, 64 */
+	unsigned max_inflight;		 /* dials in flight, 256 */
 	unsigned overdial;		 /* mukan: dials per free slot, 16; 1 = upstream's exact rule */
 	int64_t dial_timeout_ns;	 /* 1 s (upstream's hard-coded TCP dial timeout) */
 	int64_t handshake_timeout_ns;	 /* 3 s */
