@@ -26,6 +26,7 @@
 #include "book/placement.h"
 #include "book/timefmt.h"
 #include "mukan/rules.h"
+#include "vectors.h"
 
 /* Two peers from REFERENCE.md's example file. */
 #define PEER_A "d1e483ee6dbd4c260c16dc79d1ae1fd9caeb709e@77.145.180.81:28569"
@@ -264,6 +265,20 @@ static char *slurp(const char *path, size_t *len)
 	char *s = read_whole(path, len);
 	cr_assert_not_null(s, "cannot read %s: %s", path, strerror(errno));
 	return s;
+}
+
+/* Write len bytes of text to path, replacing what was there. */
+static void write_file(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fwrite(text, 1, len, f);
+	fclose(f);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	write_file(path, text, strlen(text));
 }
 
 static void assert_same_bytes(const char *path, const char *want, size_t want_len)
@@ -805,12 +820,7 @@ Test(dialctl, buckets_match_the_library_placement)
 Test(dialctl, buckets_agree_with_go_vectors)
 {
 	char path[PATH_MAX], line[1024];
-	const char *root = getenv("MUKAN_SRC");
-	snprintf(path, sizeof(path), "%s%s%s", root && *root ? root : "", root && *root ? "/" : "",
-		 GO_VECTORS);
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "cannot open %s: %s (run from the repo root or set MUKAN_SRC)", path,
-			   strerror(errno));
+	FILE *f = vectors_open(GO_VECTORS, path, sizeof(path));
 	const char *file = in_work("keyed.json");
 	int cases = 0, by_mode[2] = { 0, 0 };
 	while (fgets(line, sizeof(line), f)) {
@@ -895,10 +905,7 @@ Test(dialctl, corrupt_truncated_json_is_reported_and_left_alone)
 	char *text = slurp(good, &len);
 	unlink(good);
 	const char *file = in_work("truncated.json");
-	FILE *f = fopen(file, "w");
-	cr_assert_not_null(f);
-	fwrite(text, 1, len / 2, f);
-	fclose(f);
+	write_file(file, text, len / 2);
 	free(text);
 
 	struct run r = RUN("book", "check", file);
@@ -911,14 +918,11 @@ Test(dialctl, corrupt_truncated_json_is_reported_and_left_alone)
 Test(dialctl, corrupt_wrong_type_is_reported_and_left_alone)
 {
 	const char *file = in_work("wrong.json");
-	FILE *f = fopen(file, "w");
-	cr_assert_not_null(f);
-	fputs("{\"key\": \"f6da13e87e0431f6954491ea\", \"addrs\": [{\"addr\": {\"id\": \"" PEER_A_ID
-	      "\", \"ip\": \"77.145.180.81\", \"port\": 28569}, \"src\": {\"id\": \"\", \"ip\": "
-	      "\"1.2.3.4\", \"port\": 1}, \"buckets\": [1], \"attempts\": \"zero\", "
-	      "\"bucket_type\": 1}]}\n",
-	      f);
-	fclose(f);
+	write_text(file,
+		   "{\"key\": \"f6da13e87e0431f6954491ea\", \"addrs\": [{\"addr\": {\"id\": \"" PEER_A_ID
+		   "\", \"ip\": \"77.145.180.81\", \"port\": 28569}, \"src\": {\"id\": \"\", \"ip\": "
+		   "\"1.2.3.4\", \"port\": 1}, \"buckets\": [1], \"attempts\": \"zero\", "
+		   "\"bucket_type\": 1}]}\n");
 
 	struct run r = RUN("book", "check", file);
 	cr_assert_eq(r.status, 1);
@@ -931,14 +935,11 @@ Test(dialctl, corrupt_wrong_type_is_reported_and_left_alone)
 Test(dialctl, corrupt_split_number_is_reported_and_left_alone)
 {
 	const char *file = in_work("split.json");
-	FILE *f = fopen(file, "w");
-	cr_assert_not_null(f);
-	fputs("{\"key\": \"f6da13e87e0431f6954491ea\", \"addrs\": [{\"addr\": {\"id\": \"" PEER_A_ID
-	      "\", \"ip\": \"77.145.180.81\", \"port\": 28 569}, \"src\": {\"id\": \"\", \"ip\": "
-	      "\"1.2.3.4\", \"port\": 1}, \"buckets\": [1], \"attempts\": 0, "
-	      "\"bucket_type\": 1}]}\n",
-	      f);
-	fclose(f);
+	write_text(file,
+		   "{\"key\": \"f6da13e87e0431f6954491ea\", \"addrs\": [{\"addr\": {\"id\": \"" PEER_A_ID
+		   "\", \"ip\": \"77.145.180.81\", \"port\": 28 569}, \"src\": {\"id\": \"\", \"ip\": "
+		   "\"1.2.3.4\", \"port\": 1}, \"buckets\": [1], \"attempts\": 0, "
+		   "\"bucket_type\": 1}]}\n");
 
 	struct run r = RUN("book", "check", file);
 	cr_assert_eq(r.status, 1, "a file with \"port\": 28 569 loaded: %s", r.out);

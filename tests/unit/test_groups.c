@@ -8,87 +8,46 @@
  * would compute. The named tests below spell out one rule each, so a reader
  * (or a failure message) says which range is wrong.
  */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 
 #include "book/netaddr.h"
+#include "vectors.h"
 
 #define IP_GROUP_VECTORS "tests/vectors/ip_group.tsv"
 #define IP_GROUP_MIN_CASES 400
 
-/* The vector file, from $MUKAN_SRC if set, else relative to the repo root. */
-static FILE *open_vectors(const char *rel, char *path, size_t pathsz)
-{
-	const char *root = getenv("MUKAN_SRC");
-	if (root && *root)
-		snprintf(path, pathsz, "%s/%s", root, rel);
-	else
-		snprintf(path, pathsz, "%s", rel);
-	return fopen(path, "r");
-}
-
-/* Split a line in place on tabs; returns the number of fields found. */
-static int split_tabs(char *line, char **fields, int max)
-{
-	int n = 0;
-	line[strcspn(line, "\r\n")] = '\0';
-	while (n < max) {
-		fields[n++] = line;
-		char *tab = strchr(line, '\t');
-		if (!tab)
-			return n;
-		*tab = '\0';
-		line = tab + 1;
-	}
-	return n + 1; /* more fields than expected */
-}
-
 Test(ip_group_vectors, match_go)
 {
-	char path[4096], line[512];
-	FILE *f = open_vectors(IP_GROUP_VECTORS, path, sizeof(path));
-	cr_assert_not_null(f, "cannot open %s: %s (run from the repo root or set MUKAN_SRC)",
-			   path, strerror(errno));
-
-	int lineno = 0, cases = 0;
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		char *col[6];
-		int n = split_tabs(line, col, 6);
-		cr_assert_eq(n, 6, "%s:%d: %d columns, want 6", path, lineno, n);
+	struct vectors v;
+	char *col[6];
+	vectors_begin(&v, IP_GROUP_VECTORS);
+	while (vectors_next(&v, col, 6)) {
 		const char *input = col[0], *want_ip = col[2], *want_group = col[5];
 		bool strict = col[1][0] == '1';
 		bool want_local = col[3][0] == '1', want_routable = col[4][0] == '1';
 
 		struct mukan_addr a;
 		char got_ip[IP_STRLEN], got_group[GROUP_STRLEN];
-		cr_assert_eq(ip_parse(input, &a), 0, "%s:%d: ip_parse(\"%s\") refused it", path,
-			     lineno, input);
+		cr_assert_eq(ip_parse(input, &a), 0, "%s:%d: ip_parse(\"%s\") refused it", v.path,
+			     v.lineno, input);
 		ip_format(&a, got_ip);
 		cr_assert_str_eq(got_ip, want_ip, "%s:%d: ip_format(\"%s\"): want \"%s\", got \"%s\"",
-				 path, lineno, input, want_ip, got_ip);
+				 v.path, v.lineno, input, want_ip, got_ip);
 		cr_assert_eq(ip_is_local(&a), want_local,
-			     "%s:%d: ip_is_local(\"%s\"): want %d, got %d", path, lineno, input,
+			     "%s:%d: ip_is_local(\"%s\"): want %d, got %d", v.path, v.lineno, input,
 			     want_local, ip_is_local(&a));
 		cr_assert_eq(ip_is_routable(&a), want_routable,
-			     "%s:%d: ip_is_routable(\"%s\"): want %d, got %d", path, lineno, input,
-			     want_routable, ip_is_routable(&a));
+			     "%s:%d: ip_is_routable(\"%s\"): want %d, got %d", v.path, v.lineno,
+			     input, want_routable, ip_is_routable(&a));
 		size_t len = ip_group(&a, strict, got_group);
 		cr_assert_str_eq(got_group, want_group,
-				 "%s:%d: ip_group(\"%s\", strict=%d): want \"%s\", got \"%s\"", path,
-				 lineno, input, strict, want_group, got_group);
-		cr_assert_eq(len, strlen(want_group), "%s:%d: ip_group length", path, lineno);
-		cases++;
+				 "%s:%d: ip_group(\"%s\", strict=%d): want \"%s\", got \"%s\"", v.path,
+				 v.lineno, input, strict, want_group, got_group);
+		cr_assert_eq(len, strlen(want_group), "%s:%d: ip_group length", v.path, v.lineno);
 	}
-	fclose(f);
-	cr_assert_geq(cases, IP_GROUP_MIN_CASES, "%s: only %d cases, want at least %d", path,
-		      cases, IP_GROUP_MIN_CASES);
+	vectors_end(&v, IP_GROUP_MIN_CASES);
 }
 
 /* ---- one named test per rule ------------------------------------------ */

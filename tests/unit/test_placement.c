@@ -8,7 +8,6 @@
  * must land in the same buckets here, or a mixed network would disagree on
  * where an address lives.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,62 +15,12 @@
 #include <criterion/criterion.h>
 
 #include "book/book.h"
+#include "book/netaddr.h"
 #include "book/placement.h"
+#include "vectors.h"
 
 #define PLACEMENT_VECTORS "tests/vectors/placement.tsv"
 #define PLACEMENT_MIN_CASES 300
-
-/* The vector file, from $MUKAN_SRC if set, else relative to the repo root. */
-static FILE *open_vectors(const char *rel, char *path, size_t pathsz)
-{
-	const char *root = getenv("MUKAN_SRC");
-	if (root && *root)
-		snprintf(path, pathsz, "%s/%s", root, rel);
-	else
-		snprintf(path, pathsz, "%s", rel);
-	return fopen(path, "r");
-}
-
-/* Split a line in place on tabs; returns the number of fields found. */
-static int split_tabs(char *line, char **fields, int max)
-{
-	int n = 0;
-	line[strcspn(line, "\r\n")] = '\0';
-	while (n < max) {
-		fields[n++] = line;
-		char *tab = strchr(line, '\t');
-		if (!tab)
-			return n;
-		*tab = '\0';
-		line = tab + 1;
-	}
-	return n + 1; /* more fields than expected */
-}
-
-static int vec_hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Exactly 2*n hex characters into n bytes; 0 or -EINVAL. */
-static int vec_hex_decode(const char *s, uint8_t *out, size_t n)
-{
-	if (strlen(s) != 2 * n)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		int hi = vec_hex_nibble(s[2 * i]), lo = vec_hex_nibble(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
 
 static struct netaddr parse_addr(const char *s, const char *where)
 {
@@ -84,28 +33,19 @@ static struct netaddr parse_addr(const char *s, const char *where)
 
 Test(placement_vectors, match_go)
 {
-	char path[4096], line[1024], where[4200];
-	FILE *f = open_vectors(PLACEMENT_VECTORS, path, sizeof(path));
-	cr_assert_not_null(f, "cannot open %s: %s (run from the repo root or set MUKAN_SRC)",
-			   path, strerror(errno));
-
-	int lineno = 0, cases = 0;
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		snprintf(where, sizeof(where), "%s:%d", path, lineno);
-		char *col[7];
-		int n = split_tabs(line, col, 7);
-		cr_assert_eq(n, 7, "%s: %d columns, want 7", where, n);
-
+	struct vectors v;
+	char *col[7];
+	vectors_begin(&v, PLACEMENT_VECTORS);
+	while (vectors_next(&v, col, 7)) {
+		const char *where = v.where;
 		struct placement_keys k;
 		memset(&k, 0, sizeof(k));
 		k.key_len = strlen(col[0]);
 		cr_assert_leq(k.key_len, BOOK_KEY_MAX, "%s: key too long", where);
 		memcpy(k.key, col[0], k.key_len);
 		uint8_t hk[BOOK_HASH_KEY_LEN];
-		cr_assert_eq(vec_hex_decode(col[1], hk, sizeof(hk)), 0, "%s: bad hash key", where);
+		cr_assert_eq(hex_decode(col[1], strlen(col[1]), hk, sizeof(hk)), 0,
+			     "%s: bad hash key", where);
 		placement_set_hash_key(&k, hk);
 		k.strict = col[4][0] == '1';
 
@@ -119,11 +59,8 @@ Test(placement_vectors, match_go)
 			     col[2], col[3], k.strict, want_new, got_new);
 		cr_assert_eq(got_old, want_old, "%s: old bucket of %s (strict=%d): want %u, got %u",
 			     where, col[2], k.strict, want_old, got_old);
-		cases++;
 	}
-	fclose(f);
-	cr_assert_geq(cases, PLACEMENT_MIN_CASES, "%s: only %d cases, want at least %d", path,
-		      cases, PLACEMENT_MIN_CASES);
+	vectors_end(&v, PLACEMENT_MIN_CASES);
 }
 
 /* minio/highwayhash's own vector: key 00..1f, empty input. */

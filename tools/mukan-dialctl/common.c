@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* common.c - the pieces every book verb uses: --no-strict, the clock, opening FILE. */
+/* common.c - the pieces every book verb uses: --no-strict, the clock, opening and saving FILE. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -81,6 +81,17 @@ int dialctl_open_book(const char *path, const struct common_opts *c, uint64_t se
 	}
 	if (e < 0) {
 		fprintf(stderr, DIALCTL_NAME ": %s\n", err[0] ? err : strerror(-e));
+		return DIALCTL_EXIT_FAIL;
+	}
+	return DIALCTL_EXIT_OK;
+}
+
+int dialctl_save_book(const struct book *b, const char *path)
+{
+	struct book_file_opts fo = { .wall_offset_ns = 0 };
+	char err[512];
+	if (book_save(b, path, &fo, err, sizeof(err)) < 0) {
+		fprintf(stderr, DIALCTL_NAME ": %s\n", err);
 		return DIALCTL_EXIT_FAIL;
 	}
 	return DIALCTL_EXIT_OK;

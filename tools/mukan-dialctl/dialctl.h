@@ -51,6 +51,12 @@ int dialctl_open_book(const char *path, const struct common_opts *c, uint64_t se
 		      struct book **out, bool *created);
 
 /*
+ * Save b to FILE (book_save: a temporary file and a rename). On failure
+ * prints "mukan-dialctl: <saver's line>" and returns DIALCTL_EXIT_FAIL.
+ */
+int dialctl_save_book(const struct book *b, const char *path);
+
+/*
  * A peer named on the command line: a bare 40-hex node ID, or a full
  * "id@ip:port" (then *full is filled and *has_full set). 0 or -EINVAL with
  * a reason in err.
@@ -93,6 +99,13 @@ struct kern;
  * DIALCTL_EXIT_FAIL.
  */
 int dialctl_open_pinned(const struct live_opts *o, struct kern **k);
+
+/*
+ * The body of a live verb: open the pinned maps (dialctl_open_pinned), run
+ * fn(args, k), close them. The exit status of fn, or of the opening.
+ */
+int dialctl_with_pinned(const struct live_opts *o, int (*fn)(const void *args, struct kern *k),
+			const void *args);
 
 /* Print "mukan-dialctl: [<what>: ]<err>" plus a hint for EPERM; DIALCTL_EXIT_FAIL. */
 int dialctl_kern_fail(const char *what, int e, const char *err);

@@ -96,3 +96,15 @@ int dialctl_open_pinned(const struct live_opts *o, struct kern **k)
 		return dialctl_kern_fail(NULL, e, err);
 	return DIALCTL_EXIT_OK;
 }
+
+int dialctl_with_pinned(const struct live_opts *o, int (*fn)(const void *args, struct kern *k),
+			const void *args)
+{
+	struct kern *k;
+	int status = dialctl_open_pinned(o, &k);
+	if (status != DIALCTL_EXIT_OK)
+		return status;
+	status = fn(args, k);
+	kern_close(k);
+	return status;
+}

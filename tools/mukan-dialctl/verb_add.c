@@ -8,14 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "book/book_file.h"
+#include "args.h"
 #include "dialctl.h"
 
 struct add_args {
 	struct common_opts common;
 	const char *file;
-	const char *addr_text, *src_text;
-	struct netaddr addr, src;
+	struct addr_src as;
 };
 
 enum { OPT_SRC = 's' };
@@ -53,14 +52,6 @@ static const char doc[] =
 	"rewrites FILE from memory every 2 minutes. Exit status 0 added or already known, 1 "
 	"refused or FILE unusable (FILE untouched), 2 usage error.";
 
-static void parse_addr(struct argp_state *state, const char *what, const char *text,
-		       unsigned flags, struct netaddr *out)
-{
-	char err[256];
-	if (netaddr_parse(text, flags, out, NULL, 0, err, sizeof(err)) < 0)
-		argp_error(state, "%s: %s", what, err);
-}
-
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct add_args *a = state->input;
@@ -69,24 +60,14 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		state->child_inputs[0] = &a->common;
 		return 0;
 	case OPT_SRC:
-		parse_addr(state, "--src", arg, 0, &a->src);
-		a->src_text = arg;
-		return 0;
+		return args_src(state, arg, &a->as);
 	case ARGP_KEY_ARG:
-		if (state->arg_num == 0) {
-			a->file = arg;
-		} else if (state->arg_num == 1) {
-			parse_addr(state, "ADDR", arg, NETADDR_NEED_ID, &a->addr);
-			a->addr_text = arg;
-		} else {
-			argp_error(state, "too many arguments (want FILE ADDR)");
-		}
+		if (args_file_then_addr(state, arg, &a->file, "FILE ADDR"))
+			args_addr(state, arg, &a->as);
 		return 0;
 	case ARGP_KEY_END:
-		if (!a->addr_text)
-			argp_error(state, "missing %s", a->file ? "ADDR" : "FILE and ADDR");
-		if (!a->src_text)
-			a->src = a->addr;
+		args_need_file_addr(state, a->file, a->as.addr_text);
+		args_src_default(&a->as);
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -108,8 +89,8 @@ int verb_add(int argc, char **argv)
 		return status;
 
 	char shown[NETADDR_STRLEN], eb[16];
-	netaddr_format(&a.addr, shown);
-	int rc = book_add(b, &a.addr, &a.src, dialctl_now());
+	netaddr_format(&a.as.addr, shown);
+	int rc = book_add(b, &a.as.addr, &a.as.src, dialctl_now());
 	if (rc < 0) {
 		fprintf(stderr, DIALCTL_NAME ": %s: cannot add %s: %s (%s)\n", a.file, shown,
 			dialctl_add_refusal(rc), dialctl_errno_name(-rc, eb));
@@ -122,14 +103,11 @@ int verb_add(int argc, char **argv)
 		return DIALCTL_EXIT_OK;
 	}
 
-	struct book_file_opts fo = { .wall_offset_ns = 0 };
-	char err[512];
-	if (book_save(b, a.file, &fo, err, sizeof(err)) < 0) {
-		fprintf(stderr, DIALCTL_NAME ": %s\n", err);
+	if (dialctl_save_book(b, a.file) != DIALCTL_EXIT_OK) {
 		book_free(b);
 		return DIALCTL_EXIT_FAIL;
 	}
-	int slot = book_find(b, a.addr.id);
+	int slot = book_find(b, a.as.addr.id);
 	const struct mukan_peer *p = slot >= 0 ? book_slot(b, (uint32_t)slot) : NULL;
 	printf("%s: added %s", a.file, shown);
 	if (p && p->n_buckets > 0) /* the bucket just added is the last one listed */

@@ -5,11 +5,11 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "bpf_report.h"
 #include "config_keys.h"
 #include "dialctl.h"
+#include "json_out.h"
 #include "kern/kern.h"
 #include "mukan/rules.h"
 
@@ -119,15 +119,7 @@ static int print_json(const char *pin_dir, const struct kern_status *st, const s
 			      st->maps_pinned, "book", book, "stats",
 			      v->ok ? report_stats_json(&v->stats) : json_null(), "config",
 			      v->ok ? cfg_to_json(&v->config) : json_null());
-	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
-	if (!text) {
-		fprintf(stderr, DIALCTL_NAME ": out of memory building JSON\n");
-		return DIALCTL_EXIT_FAIL;
-	}
-	printf("%s\n", text);
-	free(text);
-	return DIALCTL_EXIT_OK;
+	return json_out(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 }
 
 static void print_text(const char *pin_dir, const struct kern_status *st, const struct map_view *v)

@@ -8,14 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
-
+#include "args.h"
 #include "dialctl.h"
 
 struct buckets_args {
 	struct common_opts common;
 	const char *file;
-	const char *addr_text, *src_text;
-	struct netaddr addr, src;
+	struct addr_src as;
 	uint8_t hash_key[BOOK_HASH_KEY_LEN];
 	bool has_hash_key;
 };
@@ -57,14 +56,6 @@ static const char doc[] =
 	"non-routable addresses \"unroutable\"; --no-strict groups them by /16 or /32 like "
 	"any other. Exit status 0, 1 when FILE does not load, 2 usage error.";
 
-static void parse_addr(struct argp_state *state, const char *what, const char *text,
-		       unsigned flags, struct netaddr *out)
-{
-	char err[256];
-	if (netaddr_parse(text, flags, out, NULL, 0, err, sizeof(err)) < 0)
-		argp_error(state, "%s: %s", what, err);
-}
-
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct buckets_args *a = state->input;
@@ -73,30 +64,20 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		state->child_inputs[0] = &a->common;
 		return 0;
 	case OPT_SRC:
-		parse_addr(state, "--src", arg, 0, &a->src);
-		a->src_text = arg;
-		return 0;
+		return args_src(state, arg, &a->as);
 	case OPT_HASH_KEY:
 		if (hex_decode(arg, strlen(arg), a->hash_key, sizeof(a->hash_key)) < 0)
 			argp_error(state, "--hash-key wants 64 hex characters, not '%s'", arg);
 		a->has_hash_key = true;
 		return 0;
 	case ARGP_KEY_ARG:
-		if (state->arg_num == 0) {
-			a->file = arg;
-		} else if (state->arg_num == 1) {
-			/* The old bucket hashes "id@ip:port": the ID is part of it. */
-			parse_addr(state, "ADDR", arg, NETADDR_NEED_ID, &a->addr);
-			a->addr_text = arg;
-		} else {
-			argp_error(state, "too many arguments (want FILE ADDR)");
-		}
+		/* ADDR needs its ID: the old bucket hashes "id@ip:port". */
+		if (args_file_then_addr(state, arg, &a->file, "FILE ADDR"))
+			args_addr(state, arg, &a->as);
 		return 0;
 	case ARGP_KEY_END:
-		if (!a->addr_text)
-			argp_error(state, "missing %s", a->file ? "ADDR" : "FILE and ADDR");
-		if (!a->src_text)
-			a->src = a->addr;
+		args_need_file_addr(state, a->file, a->as.addr_text);
+		args_src_default(&a->as);
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -133,10 +114,10 @@ int verb_buckets(int argc, char **argv)
 	const uint8_t *hk = a.has_hash_key ? a.hash_key : book_hash_key(b);
 
 	char addr[NETADDR_STRLEN], src[NETADDR_STRLEN], ga[GROUP_STRLEN], gs[GROUP_STRLEN];
-	netaddr_format(&a.addr, addr);
-	netaddr_format(&a.src, src);
-	ip_group(&a.addr.a, keys.strict, ga);
-	ip_group(&a.src.a, keys.strict, gs);
+	netaddr_format(&a.as.addr, addr);
+	netaddr_format(&a.as.src, src);
+	ip_group(&a.as.addr.a, keys.strict, ga);
+	ip_group(&a.as.src.a, keys.strict, gs);
 
 	printf("key         %s\n", keys.key);
 	printf("hash key    ");
@@ -145,8 +126,8 @@ int verb_buckets(int argc, char **argv)
 	printf("strict      %s\n", keys.strict ? "yes" : "no");
 	printf("addr        %s group %s\n", addr, ga);
 	printf("src         %s group %s\n", src, gs);
-	printf("new bucket  %u\n", placement_new_bucket(&keys, &a.addr, &a.src));
-	printf("old bucket  %u\n", placement_old_bucket(&keys, &a.addr));
+	printf("new bucket  %u\n", placement_new_bucket(&keys, &a.as.addr, &a.as.src));
+	printf("old bucket  %u\n", placement_old_bucket(&keys, &a.as.addr));
 	book_free(b);
 	return DIALCTL_EXIT_OK;
 }

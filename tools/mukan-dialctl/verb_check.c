@@ -2,6 +2,7 @@
 /* verb_check.c - `book check FILE`: does the file load, and what is in it. */
 #include <stdio.h>
 
+#include "args.h"
 #include "dialctl.h"
 
 struct check_args {
@@ -35,14 +36,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		state->child_inputs[0] = &a->common;
 		return 0;
 	case ARGP_KEY_ARG:
-		if (state->arg_num >= 1)
-			argp_error(state, "too many arguments (want FILE)");
-		a->file = arg;
-		return 0;
+		return args_file(state, arg, &a->file);
 	case ARGP_KEY_END:
-		if (!a->file)
-			argp_error(state, "missing FILE");
-		return 0;
+		return args_need_file(state, a->file);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}

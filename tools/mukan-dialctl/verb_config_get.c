@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* verb_config_get.c - `config get`: the kernel config in the pinned map, and whether it is valid. */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "config_keys.h"
 #include "dialctl.h"
+#include "json_out.h"
 #include "kern/kern.h"
 #include "mukan/rules.h"
 
@@ -60,20 +60,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 
 static const struct argp get_argp = { options, parse, NULL, doc, live_children, NULL, NULL };
 
-static int print_json(const struct mukan_config *c)
-{
-	json_t *o = cfg_to_json(c);
-	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
-	if (!text) {
-		fprintf(stderr, DIALCTL_NAME ": out of memory building JSON\n");
-		return DIALCTL_EXIT_FAIL;
-	}
-	printf("%s\n", text);
-	free(text);
-	return DIALCTL_EXIT_OK;
-}
-
 int verb_config_get(int argc, char **argv)
 {
 	struct get_args a = { 0 };
@@ -89,7 +75,7 @@ int verb_config_get(int argc, char **argv)
 	if (e < 0)
 		return dialctl_kern_fail("cannot read the config map", e, NULL);
 	if (a.json)
-		return print_json(&c);
+		return json_out(cfg_to_json(&c), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
 	const char *why = kern_config_problem(&c);
 	printf("config in %s/config, generation %u: %s%s\n", a.live.pin_dir, c.generation,

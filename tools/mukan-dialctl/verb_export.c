@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "book/book_file.h"
 #include "dialctl.h"
 #include "kern/kern.h"
@@ -55,13 +56,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		a->upstream_only = true;
 		return 0;
 	case ARGP_KEY_ARG:
-		if (state->arg_num > 0)
-			argp_error(state, "too many arguments (want FILE)");
-		a->file = arg;
-		return 0;
+		return args_file(state, arg, &a->file);
 	case ARGP_KEY_END:
-		if (!a->file)
-			argp_error(state, "missing FILE");
+		args_need_file(state, a->file);
 		if (!a->live.live)
 			argp_error(state, "export saves the live book: give --live");
 		return 0;
@@ -73,8 +70,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 static const struct argp export_argp = { options, parse, "FILE", doc, book_live_children, NULL,
 					 NULL };
 
-static int export(const struct export_args *a, struct kern *k)
+static int export(const void *args, struct kern *k)
 {
+	const struct export_args *a = args;
 	struct book *live;
 	char err[512] = "";
 	int e = kern_book_open(k, a->common.strict, dialctl_random_seed(), &live, err, sizeof(err));
@@ -98,12 +96,5 @@ int verb_export(int argc, char **argv)
 {
 	struct export_args a = { 0 };
 	argp_parse(&export_argp, argc, argv, 0, NULL, &a);
-
-	struct kern *k;
-	int status = dialctl_open_pinned(&a.live, &k);
-	if (status != DIALCTL_EXIT_OK)
-		return status;
-	status = export(&a, k);
-	kern_close(k);
-	return status;
+	return dialctl_with_pinned(&a.live, export, &a);
 }

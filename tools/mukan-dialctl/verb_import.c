@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "book/book_file.h"
 #include "dialctl.h"
 #include "kern/kern.h"
@@ -50,13 +51,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		state->child_inputs[1] = &a->live;
 		return 0;
 	case ARGP_KEY_ARG:
-		if (state->arg_num > 0)
-			argp_error(state, "too many arguments (want FILE)");
-		a->file = arg;
-		return 0;
+		return args_file(state, arg, &a->file);
 	case ARGP_KEY_END:
-		if (!a->file)
-			argp_error(state, "missing FILE");
+		args_need_file(state, a->file);
 		if (!a->live.live)
 			argp_error(state, "import fills the live book: give --live");
 		return 0;
@@ -68,8 +65,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 static const struct argp import_argp = { NULL, parse, "FILE", doc, book_live_children, NULL,
 					 NULL };
 
-static int import(const struct import_args *a, struct kern *k)
+static int import(const void *args, struct kern *k)
 {
+	const struct import_args *a = args;
 	uint32_t cap = kern_capacity(k);
 	struct book_opts bo = { .strict = a->common.strict, .seed = dialctl_random_seed(),
 				.capacity = cap > BOOK_DEFAULT_CAPACITY ? cap : 0 };
@@ -115,12 +113,5 @@ int verb_import(int argc, char **argv)
 {
 	struct import_args a = { 0 };
 	argp_parse(&import_argp, argc, argv, 0, NULL, &a);
-
-	struct kern *k;
-	int status = dialctl_open_pinned(&a.live, &k);
-	if (status != DIALCTL_EXIT_OK)
-		return status;
-	status = import(&a, k);
-	kern_close(k);
-	return status;
+	return dialctl_with_pinned(&a.live, import, &a);
 }

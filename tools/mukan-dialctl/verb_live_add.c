@@ -7,14 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "dialctl.h"
 #include "kern/kern.h"
 
 struct live_add_args {
 	struct common_opts common;
 	struct live_opts live;
-	const char *addr_text, *src_text;
-	struct netaddr addr, src;
+	struct addr_src as;
 };
 
 enum { OPT_SRC = 's' };
@@ -45,14 +45,6 @@ static const char doc[] =
 	"on the kernel counts every dial to ADDR from the attached cgroup. Exit status 0 added "
 	"or already known, 1 refused or nothing pinned, 2 usage error.";
 
-static void parse_addr(struct argp_state *state, const char *what, const char *text,
-		       unsigned flags, struct netaddr *out)
-{
-	char err[256];
-	if (netaddr_parse(text, flags, out, NULL, 0, err, sizeof(err)) < 0)
-		argp_error(state, "%s: %s", what, err);
-}
-
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct live_add_args *a = state->input;
@@ -62,20 +54,16 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		state->child_inputs[1] = &a->live;
 		return 0;
 	case OPT_SRC:
-		parse_addr(state, "--src", arg, 0, &a->src);
-		a->src_text = arg;
-		return 0;
+		return args_src(state, arg, &a->as);
 	case ARGP_KEY_ARG:
 		if (state->arg_num > 0)
 			argp_error(state, "too many arguments (want ADDR; --live takes no FILE)");
-		parse_addr(state, "ADDR", arg, NETADDR_NEED_ID, &a->addr);
-		a->addr_text = arg;
+		args_addr(state, arg, &a->as);
 		return 0;
 	case ARGP_KEY_END:
-		if (!a->addr_text)
+		if (!a->as.addr_text)
 			argp_error(state, "missing ADDR");
-		if (!a->src_text)
-			a->src = a->addr;
+		args_src_default(&a->as);
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -85,22 +73,23 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 static const struct argp live_add_argp = { options, parse, "ADDR", doc, book_live_children,
 					   NULL, NULL };
 
-static int add(const struct live_add_args *a, struct kern *k)
+static int add(const void *args, struct kern *k)
 {
+	const struct live_add_args *a = args;
 	struct book *b;
 	char err[512] = "", shown[NETADDR_STRLEN], eb[16];
 	int e = kern_book_open(k, a->common.strict, dialctl_random_seed(), &b, err, sizeof(err));
 	if (e < 0)
 		return dialctl_kern_fail("cannot open the live book", e, err);
-	netaddr_format(&a->addr, shown);
-	int rc = book_add(b, &a->addr, &a->src, kern_now());
+	netaddr_format(&a->as.addr, shown);
+	int rc = book_add(b, &a->as.addr, &a->as.src, kern_now());
 	if (rc < 0) {
 		fprintf(stderr, DIALCTL_NAME ": live book: cannot add %s: %s (%s)\n", shown,
 			dialctl_add_refusal(rc), dialctl_errno_name(-rc, eb));
 		book_free(b);
 		return DIALCTL_EXIT_FAIL;
 	}
-	int slot = book_find(b, a->addr.id);
+	int slot = book_find(b, a->as.addr.id);
 	const struct mukan_peer *p = slot >= 0 ? book_slot(b, (uint32_t)slot) : NULL;
 	if (rc == 0) {
 		printf("live book: %s is already known (slot %d); unchanged\n", shown, slot);
@@ -119,12 +108,5 @@ int verb_live_add(int argc, char **argv)
 {
 	struct live_add_args a = { 0 };
 	argp_parse(&live_add_argp, argc, argv, 0, NULL, &a);
-
-	struct kern *k;
-	int status = dialctl_open_pinned(&a.live, &k);
-	if (status != DIALCTL_EXIT_OK)
-		return status;
-	status = add(&a, k);
-	kern_close(k);
-	return status;
+	return dialctl_with_pinned(&a.live, add, &a);
 }

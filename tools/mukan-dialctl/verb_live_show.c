@@ -5,12 +5,13 @@
  * directly, nothing is indexed or written.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "args.h"
 #include "dialctl.h"
+#include "json_out.h"
 #include "kern/kern.h"
 #include "peer_print.h"
 
@@ -55,7 +56,6 @@ static const char doc[] =
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct live_show_args *a = state->input;
-	char err[256];
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &a->common;
@@ -70,8 +70,8 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		a->peer = arg;
 		if (strlen(arg) == 2 * MUKAN_ID_LEN && node_id_parse(arg, strlen(arg), a->want.id) == 0)
 			a->want.has_id = true;
-		else if (netaddr_parse(arg, 0, &a->want, NULL, 0, err, sizeof(err)) < 0)
-			argp_error(state, "ADDR: %s", err);
+		else
+			args_netaddr(state, "ADDR", arg, 0, &a->want);
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -108,8 +108,9 @@ static json_t *live_json(const struct mukan_peer *boot, const struct mukan_peer 
 	return o;
 }
 
-static int show(const struct live_show_args *a, struct kern *k)
+static int show(const void *args, struct kern *k)
 {
+	const struct live_show_args *a = args;
 	const struct mukan_peer *slots = kern_slots(k);
 	int64_t offset = kern_wall_offset(), boot_now = kern_now(), wall_now = boot_now + offset;
 	json_t *arr = a->json ? json_array() : NULL;
@@ -139,29 +140,12 @@ static int show(const struct live_show_args *a, struct kern *k)
 			a->live.pin_dir, a->peer);
 		return DIALCTL_EXIT_FAIL;
 	}
-	if (arr) {
-		char *text = json_dumps(arr, JSON_INDENT(2));
-		json_decref(arr);
-		if (!text) {
-			fprintf(stderr, DIALCTL_NAME ": out of memory building JSON\n");
-			return DIALCTL_EXIT_FAIL;
-		}
-		printf("%s\n", text);
-		free(text);
-	}
-	return DIALCTL_EXIT_OK;
+	return arr ? json_out(arr, JSON_INDENT(2)) : DIALCTL_EXIT_OK;
 }
 
 int verb_live_show(int argc, char **argv)
 {
 	struct live_show_args a = { 0 };
 	argp_parse(&live_show_argp, argc, argv, 0, NULL, &a);
-
-	struct kern *k;
-	int status = dialctl_open_pinned(&a.live, &k);
-	if (status != DIALCTL_EXIT_OK)
-		return status;
-	status = show(&a, k);
-	kern_close(k);
-	return status;
+	return dialctl_with_pinned(&a.live, show, &a);
 }

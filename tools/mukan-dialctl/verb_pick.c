@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "args.h"
 #include "dialctl.h"
 
 #define PICK_MAX_COUNT 100000
@@ -73,14 +74,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		a->seeded = true;
 		return 0;
 	case ARGP_KEY_ARG:
-		if (state->arg_num >= 1)
-			argp_error(state, "too many arguments (want FILE)");
-		a->file = arg;
-		return 0;
+		return args_file(state, arg, &a->file);
 	case ARGP_KEY_END:
-		if (!a->file)
-			argp_error(state, "missing FILE");
-		return 0;
+		return args_need_file(state, a->file);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}

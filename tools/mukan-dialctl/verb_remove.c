@@ -2,7 +2,7 @@
 /* verb_remove.c - `book remove FILE ADDR`: drop one record by node ID, save atomically. */
 #include <stdio.h>
 
-#include "book/book_file.h"
+#include "args.h"
 #include "dialctl.h"
 
 struct remove_args {
@@ -38,22 +38,11 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		state->child_inputs[0] = &a->common;
 		return 0;
 	case ARGP_KEY_ARG:
-		if (state->arg_num == 0) {
-			a->file = arg;
-		} else if (state->arg_num == 1) {
-			struct netaddr full;
-			bool has_full;
-			char err[256];
-			if (dialctl_parse_peer(arg, a->id, &full, &has_full, err, sizeof(err)) < 0)
-				argp_error(state, "%s", err);
-			a->peer = arg;
-		} else {
-			argp_error(state, "too many arguments (want FILE ADDR)");
-		}
+		if (args_file_then_addr(state, arg, &a->file, "FILE ADDR"))
+			args_peer(state, arg, a->id, &a->peer);
 		return 0;
 	case ARGP_KEY_END:
-		if (!a->peer)
-			argp_error(state, "missing %s", a->file ? "ADDR" : "FILE and ADDR");
+		args_need_file_addr(state, a->file, a->peer);
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -86,14 +75,9 @@ int verb_remove(int argc, char **argv)
 	netaddr_format(&na, shown);
 	book_remove(b, a.id);
 
-	struct book_file_opts fo = { .wall_offset_ns = 0 };
-	char err[512];
-	if (book_save(b, a.file, &fo, err, sizeof(err)) < 0) {
-		fprintf(stderr, DIALCTL_NAME ": %s\n", err);
-		status = DIALCTL_EXIT_FAIL;
-	} else {
+	status = dialctl_save_book(b, a.file);
+	if (status == DIALCTL_EXIT_OK)
 		printf("%s: removed %s\n", a.file, shown);
-	}
 	book_free(b);
 	return status;
 }

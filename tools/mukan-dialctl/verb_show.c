@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* verb_show.c - `book show FILE [ADDR]`: the records, for people or for jq. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "args.h"
 #include "dialctl.h"
+#include "json_out.h"
 #include "peer_print.h"
 
 struct show_args {
@@ -62,23 +63,11 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		a->json = true;
 		return 0;
 	case ARGP_KEY_ARG:
-		if (state->arg_num == 0) {
-			a->file = arg;
-		} else if (state->arg_num == 1) {
-			struct netaddr full;
-			bool has_full;
-			char err[256];
-			if (dialctl_parse_peer(arg, a->id, &full, &has_full, err, sizeof(err)) < 0)
-				argp_error(state, "%s", err);
-			a->peer = arg;
-		} else {
-			argp_error(state, "too many arguments (want FILE [ADDR])");
-		}
+		if (args_file_then_addr(state, arg, &a->file, "FILE [ADDR]"))
+			args_peer(state, arg, a->id, &a->peer);
 		return 0;
 	case ARGP_KEY_END:
-		if (!a->file)
-			argp_error(state, "missing FILE");
-		return 0;
+		return args_need_file(state, a->file);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -108,15 +97,7 @@ static int show_json(const struct book *b, int only, int64_t now)
 			arr = NULL;
 		}
 	}
-	char *text = arr ? json_dumps(arr, JSON_INDENT(2)) : NULL;
-	json_decref(arr);
-	if (!text) {
-		fprintf(stderr, DIALCTL_NAME ": out of memory building JSON\n");
-		return DIALCTL_EXIT_FAIL;
-	}
-	printf("%s\n", text);
-	free(text);
-	return DIALCTL_EXIT_OK;
+	return json_out(arr, JSON_INDENT(2));
 }
 
 static void show_text(const struct book *b, int only, int64_t now)

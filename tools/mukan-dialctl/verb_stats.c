@@ -7,11 +7,12 @@
  * pushes an old or bad one out.
  */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include <jansson.h>
 
+#include "args.h"
 #include "dialctl.h"
+#include "json_out.h"
 #include "mukan/rules.h"
 
 #define BUCKET_FULL (BOOK_NEW_BUCKET_SIZE + 1)
@@ -83,14 +84,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		a->per_bucket = true;
 		return 0;
 	case ARGP_KEY_ARG:
-		if (state->arg_num >= 1)
-			argp_error(state, "too many arguments (want FILE)");
-		a->file = arg;
-		return 0;
+		return args_file(state, arg, &a->file);
 	case ARGP_KEY_END:
-		if (!a->file)
-			argp_error(state, "missing FILE");
-		return 0;
+		return args_need_file(state, a->file);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -192,15 +188,7 @@ static int print_json(const struct stats_args *a, const struct book *b, const st
 			      (json_int_t)c->banned, "bans_ended", (json_int_t)c->bans_ended,
 			      "new_buckets", side_json(&c->new_side), "old_buckets",
 			      side_json(&c->old_side));
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (!text) {
-		fprintf(stderr, DIALCTL_NAME ": out of memory building JSON\n");
-		return DIALCTL_EXIT_FAIL;
-	}
-	printf("%s\n", text);
-	free(text);
-	return DIALCTL_EXIT_OK;
+	return json_out(o, JSON_COMPACT);
 }
 
 int verb_stats(int argc, char **argv)
