@@ -162,6 +162,12 @@ static int open_sockets(struct daemon *d, char *err, size_t errsz)
 	return 0;
 }
 
+/* CQEs of the daemon's own that the engine meets while it waits (at stop). */
+static void foreign_cqe(void *ctx, const struct io_uring_cqe *cqe)
+{
+	daemon_on_cqe(ctx, cqe, kern_now());
+}
+
 int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, size_t errsz)
 {
 	memset(d, 0, sizeof(*d));
@@ -207,7 +213,8 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 	 */
 	unsigned timeout_ms = (unsigned)(cfg->dial_timeout_ns / 1000000);
 	struct engine_opts eo = { .max_inflight = k,
-				  .timeout_ms = timeout_ms + (d->kern ? KERNEL_DEADLINE_MARGIN_MS : 0) };
+				  .timeout_ms = timeout_ms + (d->kern ? KERNEL_DEADLINE_MARGIN_MS : 0),
+				  .foreign_cqe = foreign_cqe, .foreign_ctx = d };
 	if ((e = engine_new(&d->engine, &d->ring, &eo)) < 0)
 		return fail(err, errsz, e, "dial engine");
 	d->pending = calloc(k, sizeof(*d->pending));

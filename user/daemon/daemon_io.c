@@ -17,6 +17,12 @@
 #include "handoff/handoff.h"
 #include "mukan/rules.h"
 
+_Static_assert((int)MANAGER_OUT_CONNECTED == (int)DIAL_CONNECTED &&
+		       (int)MANAGER_OUT_LOCAL_ERROR == (int)DIAL_LOCAL_ERROR &&
+		       (int)MANAGER_OUT_FAILED == (int)DIAL_FAILED &&
+		       (int)MANAGER_OUT_CANCELLED == (int)DIAL_CANCELLED,
+	       "the manager's outcomes mirror the engine's");
+
 void daemon_arm_poll(struct daemon *d, int fd, unsigned tag, uint32_t low, unsigned events,
 		     bool multishot)
 {

@@ -3,7 +3,7 @@
  * engine.h - the io_uring dial engine: many TCP connects in flight on a ring
  * the caller owns, each finishing as exactly one struct dial_result.
  *
- * A dial is one linked chain of five SQEs on a fixed-file slot i:
+ * A dial is one linked chain of five SQEs on fixed-file slot i:
  *
  *   SOCKET(direct, slot i) -> CONNECT(fixed i) -> LINK_TIMEOUT
  *     -> SEND(fixed i, 0 bytes, MSG_DONTWAIT) -> FIXED_FD_INSTALL(i)
@@ -11,24 +11,27 @@
  * The empty send is the ESTABLISHED check, done inside the ring: TCP accepts
  * it only in ESTABLISHED or CLOSE_WAIT and answers -EAGAIN while the socket
  * is still in SYN_SENT, which is where an ICMP error leaves a socket whose
- * CONNECT nevertheless completed with 0. Only a confirmed connection reaches
- * the install, which turns the fixed file into an ordinary descriptor for the
- * caller. When the chain ends, CLOSE_DIRECT(i) drops the fixed file, so a
- * dial that failed leaves no socket behind and a connected one lives exactly
- * as long as the caller's descriptor. No system call is made per dial: the
- * chains go in with whatever io_uring_enter the loop makes anyway.
+ * CONNECT nevertheless completed with 0 (its pending error is then read with
+ * a getsockopt(SO_ERROR) socket command, and reported). Only a confirmed
+ * connection reaches the install, which turns the fixed file into an
+ * ordinary descriptor for the caller. When the chain ends, CLOSE_DIRECT(i)
+ * drops the fixed file: a dial that failed leaves no socket behind, and a
+ * connected one lives exactly as long as the caller's descriptor. No system
+ * call is made per dial; chains go in with the io_uring_enter the loop makes
+ * anyway, and SOCKET, CONNECT and the check post a CQE only when they fail,
+ * so a dial costs two CQEs.
  *
  * Ownership: the ring is the caller's (one thread, one ring). The engine only
  * prepares SQEs on it; the caller's io_uring_submit sends them, and every CQE
  * whose user_data engine_owns_cqe() claims goes to engine_on_cqe(). The
- * engine may submit by itself when the SQ is full. engine_wait() does submit,
- * wait and reap on its own, for callers whose ring has no other users (or
- * that pass opts.foreign_cqe). Not thread-safe: one thread drives a ring.
+ * engine submits by itself only when the SQ has no room for a chain.
+ * engine_wait() submits, waits and reaps on its own, for callers whose ring
+ * has no other users (or that pass opts.foreign_cqe). Not thread-safe.
  *
  * user_data tagging (bit 63 is the most significant):
  *
  *   63..56  ENGINE_UD_TAG (0xD1): the engine's CQEs, and only those
- *   55..48  enum engine_op: which SQE of the chain
+ *   55..48  which SQE of the chain (engine_internal.h, enum engine_op)
  *   47..32  generation of the slot: a CQE of an earlier dial is dropped
  *   31..0   slot index, 0 .. max_inflight-1 (the per-dial state, no search)
  *
@@ -40,13 +43,18 @@
  * sparse one of file_base + max_inflight entries and engine_free unregisters
  * it; if the caller registered one, it must be that large.
  *
- * Sizing: each dial takes ENGINE_SQES_PER_DIAL SQEs at once, and ends with up
- * to ENGINE_CQES_PER_DIAL CQEs; a CQ ring of ENGINE_CQES_PER_DIAL *
- * max_inflight entries never overflows from the engine alone.
+ * Sizing: each dial takes ENGINE_SQES_PER_DIAL SQEs at once and ends with at
+ * most ENGINE_CQES_PER_DIAL CQEs; with a CQ ring of ENGINE_CQES_PER_DIAL *
+ * max_inflight entries the engine alone does not overflow it (if it does,
+ * the kernel keeps the excess, IORING_FEAT_NODROP, only slower).
  *
- * Needs Linux 6.8 (IORING_OP_FIXED_FD_INSTALL) and 6.7 for the pending-error
- * read (socket getsockopt command); engine_new checks with the ring's probe.
- * Every function returns -errno on failure; nothing here prints or exits.
+ * Ring flags: any. With IORING_SETUP_DEFER_TASKRUN each link of a chain
+ * advances only inside an io_uring_enter that waits, so engine_wait enters
+ * about eight times per batch instead of once (measured by bench_dial).
+ *
+ * Needs Linux 6.8 (IORING_OP_FIXED_FD_INSTALL, the socket getsockopt
+ * command); engine_new asks the ring's probe. Every function returns -errno
+ * on failure; nothing here prints or exits.
  */
 #ifndef MUKAN_ENGINE_H
 #define MUKAN_ENGINE_H
@@ -62,11 +70,11 @@
 #define ENGINE_UD_TAG_SHIFT 56
 
 #define ENGINE_SQES_PER_DIAL 5 /* one chain */
-#define ENGINE_CQES_PER_DIAL 7 /* chain, pending-error read, close, cancel */
+#define ENGINE_CQES_PER_DIAL 4 /* 2, or 3 with the error read, + a cancel that missed */
 #define ENGINE_MAX_INFLIGHT 4096
 #define ENGINE_MAX_TIMEOUT_MS 600000
 
-/* What became of a dial. */
+/* What became of a dial. The values are stable: manager.h mirrors them. */
 enum dial_outcome {
 	DIAL_CONNECTED = 0,  /* ESTABLISHED (or already CLOSE_WAIT); fd is the caller's */
 	DIAL_REFUSED,	     /* RST to our SYN: ECONNREFUSED */
@@ -107,7 +115,7 @@ struct engine_stats {
 	uint64_t dials;	       /* chains queued */
 	uint64_t results;      /* dials finished (sum of by_outcome) */
 	uint64_t cqes;	       /* engine CQEs handled */
-	uint64_t stale_cqes;   /* CQEs of a slot's earlier generation, dropped */
+	uint64_t stale_cqes;   /* CQEs of a finished dial (a cancel that came too late), dropped */
 	uint64_t foreign_cqes; /* other users' CQEs seen by engine_wait/engine_free */
 	uint64_t unconfirmed;  /* CONNECTs that completed with 0 on a socket not ESTABLISHED */
 	uint64_t by_outcome[DIAL_OUTCOME_COUNT];
@@ -117,15 +125,19 @@ struct engine;
 
 /*
  * Create an engine on `ring` (which must outlive it). -EINVAL for options out
- * of range or a ring with fewer than ENGINE_SQES_PER_DIAL SQ entries,
- * -EOPNOTSUPP when the kernel lacks one of the opcodes the chain uses.
+ * of range or a ring with fewer than 2 * ENGINE_SQES_PER_DIAL SQ entries,
+ * -EOPNOTSUPP when the kernel lacks one of the opcodes the chain uses, or
+ * the kernel's refusal of the file table it registers.
  */
 int engine_new(struct engine **out, struct io_uring *ring, const struct engine_opts *o);
 
 /*
  * Cancel every dial, reap until each has finished (closing every socket,
  * connected or not, and dropping their results), release the fixed slots and
- * free. Bounded by the dial timeout plus one second. NULL is fine.
+ * free. Bounded by the dial timeout plus one second; should the kernel not
+ * have finished by then (a broken ring), the engine's memory is left
+ * allocated rather than freed under it. Call before io_uring_queue_exit.
+ * NULL is fine.
  */
 void engine_free(struct engine *e);
 
@@ -159,9 +171,10 @@ int engine_on_cqe(struct engine *e, const struct io_uring_cqe *cqe, struct dial_
 int engine_submit(struct engine *e);
 
 /*
- * Submit, wait up to timeout_ms for at least one dial to finish, and reap
- * completions in batches. Returns the number of results written to out
- * (0..max; 0 on timeout or when nothing is in flight), or -errno.
+ * Submit, wait up to timeout_ms (0: do not wait) for at least one dial to
+ * finish, and reap completions in batches. Returns the number of results
+ * written to out (0..max, max >= 1; 0 on timeout or when nothing is in
+ * flight), or -errno.
  */
 int engine_wait(struct engine *e, struct dial_result *out, unsigned max, int timeout_ms);
 

@@ -3,9 +3,12 @@
  * engine_chain.c - how a dial becomes SQEs (see engine.h for the chain).
  *
  * Every SQE carries user_data (tag, op, generation, slot), so a CQE leads
- * straight to its slot. Ops after a failed one in the chain complete with
- * -ECANCELED; every SQE of the chain posts exactly one CQE, which is what
- * lets the slot count down to "decided" whatever the order of arrival.
+ * straight to its slot. SOCKET, CONNECT and the check are marked
+ * IOSQE_CQE_SKIP_SUCCESS: each posts a CQE only when it fails, and its
+ * failure silences the steps it cancels. A dial, connected or not, so ends
+ * with two CQEs (the timeout's and the one step that decided it; three when
+ * the pending error must be read), and chain_done (engine_complete.c) knows
+ * from what has arrived whether anything is still to come.
  */
 #include <errno.h>
 #include <string.h>
@@ -34,11 +37,11 @@ int engine_queue_chain(struct engine *e, uint32_t i)
 		return -EAGAIN;
 
 	io_uring_prep_socket_direct(sqe, s->sa.sa.sa_family, SOCK_STREAM, IPPROTO_TCP, f, 0);
-	tag(sqe, EOP_SOCKET, s, i, IOSQE_IO_LINK);
+	tag(sqe, EOP_SOCKET, s, i, IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS);
 
 	sqe = io_uring_get_sqe(e->ring);
 	io_uring_prep_connect(sqe, (int)f, &s->sa.sa, s->salen);
-	tag(sqe, EOP_CONNECT, s, i, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
+	tag(sqe, EOP_CONNECT, s, i, IOSQE_IO_LINK | IOSQE_FIXED_FILE | IOSQE_CQE_SKIP_SUCCESS);
 
 	/* Bounds the CONNECT only; the two steps after it never wait. */
 	sqe = io_uring_get_sqe(e->ring);
@@ -48,11 +51,11 @@ int engine_queue_chain(struct engine *e, uint32_t i)
 	/* MSG_DONTWAIT: -EAGAIN instead of waiting while still in SYN_SENT. */
 	sqe = io_uring_get_sqe(e->ring);
 	io_uring_prep_send(sqe, (int)f, NULL, 0, MSG_DONTWAIT | MSG_NOSIGNAL);
-	tag(sqe, EOP_CHECK, s, i, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
+	tag(sqe, EOP_CHECK, s, i, IOSQE_IO_LINK | IOSQE_FIXED_FILE | IOSQE_CQE_SKIP_SUCCESS);
 
 	sqe = io_uring_get_sqe(e->ring);
 	io_uring_prep_rw(ENGINE_OP_FIXED_FD_INSTALL, sqe, (int)f, NULL, 0, 0);
-	tag(sqe, EOP_INSTALL, s, i, IOSQE_FIXED_FILE);
+	tag(sqe, EOP_INSTALL, s, i, IOSQE_FIXED_FILE); /* its success carries the fd */
 	return 0;
 }
 
@@ -91,9 +94,9 @@ int engine_queue_close(struct engine *e, uint32_t i)
 }
 
 /*
- * Cancel the CONNECT: the link timeout, check and install behind it then
- * complete as cancelled. A chain already past its CONNECT finishes by itself
- * at once; the slot's cancel flag decides the outcome either way.
+ * Cancel the CONNECT: the chain then ends as a timed-out one does (CONNECT
+ * -ECANCELED, the timeout's CQE). A chain already past its CONNECT finishes
+ * by itself at once; the slot's cancel flag decides the outcome either way.
  */
 int engine_queue_cancel(struct engine *e, uint32_t i)
 {

@@ -2,12 +2,12 @@
 /*
  * engine_complete.c - how CQEs become outcomes.
  *
- * Each CQE of a chain records what its step saw in the slot and counts the
- * slot down; when nothing more is to come, the slot's record decides the
- * outcome (decide_outcome), the slot's fixed file is closed and the slot is
- * free again. A CONNECT that "succeeded" but whose socket is not
- * ESTABLISHED fails the empty send with -EAGAIN; its pending error is then
- * read (one more CQE) before deciding.
+ * Each CQE of a chain records what its step saw in the slot; when nothing
+ * more is to come (chain_done), the record decides the outcome
+ * (decide_outcome), the slot's fixed file is closed and the slot is free
+ * again. A CONNECT that "succeeded" but whose socket is not ESTABLISHED
+ * fails the empty send with -EAGAIN; its pending error is then read (one
+ * more CQE) before deciding.
  */
 #include <errno.h>
 #include <unistd.h>
@@ -25,14 +25,19 @@ static int step_err(int res)
 	return res < 0 && res != -ECANCELED ? -res : 0;
 }
 
+static uint16_t bit(enum engine_op op)
+{
+	return (uint16_t)(1u << op);
+}
+
 static void record_step(struct dial_slot *s, enum engine_op op, int res)
 {
+	s->seen |= bit(op);
 	switch (op) {
 	case EOP_SOCKET:
 		s->socket_err = step_err(res);
 		break;
 	case EOP_CONNECT:
-		s->connect_done = true;
 		s->connect_err = step_err(res);
 		break;
 	case EOP_TIMEOUT:
@@ -54,6 +59,25 @@ static void record_step(struct dial_slot *s, enum engine_op op, int res)
 	default:
 		break;
 	}
+}
+
+/*
+ * Has every CQE of the chain arrived? The kernel's rules: a step marked
+ * IOSQE_CQE_SKIP_SUCCESS (SOCKET, CONNECT, the check) posts a CQE only when
+ * it fails, and then the steps its failure cancels post none; LINK_TIMEOUT
+ * posts one whenever its CONNECT was issued (-ETIME when it fired,
+ * -ECANCELED when the CONNECT ended first). So a chain ends with
+ *  - SOCKET's failure alone (nothing after it was issued), or
+ *  - the timeout's CQE plus exactly one of: CONNECT's failure, the check's
+ *    failure, INSTALL (its descriptor or its failure);
+ * in whichever order they come.
+ */
+static bool chain_done(const struct dial_slot *s)
+{
+	uint16_t last = bit(EOP_CONNECT) | bit(EOP_CHECK) | bit(EOP_INSTALL);
+	if (s->seen & bit(EOP_SOCKET))
+		return true;
+	return (s->seen & bit(EOP_TIMEOUT)) && (s->seen & last);
 }
 
 /* A connect error, with our own routing table's failures told apart. */
@@ -177,24 +201,28 @@ int engine_on_cqe(struct engine *e, const struct io_uring_cqe *cqe, struct dial_
 	}
 	struct dial_slot *s = &e->slots[i];
 	if (op == EOP_CANCEL) {
-		/* Only failed cancels post a CQE; -ENOENT: the CONNECT was not issued yet. */
-		if (!s->connect_done && s->cancel_tries < ENGINE_CANCEL_RETRIES &&
+		/*
+		 * Only failed cancels post a CQE. -ENOENT before the timeout's CQE:
+		 * the CONNECT was not issued yet (the timeout reports as soon as
+		 * the CONNECT has ended), so try again.
+		 */
+		if (!(s->seen & bit(EOP_TIMEOUT)) && s->cancel_tries < ENGINE_CANCEL_RETRIES &&
 		    engine_queue_cancel(e, i) == 0)
 			s->cancel_tries++;
 		return 0;
 	}
 	record_step(s, op, cqe->res);
-	if (s->pending > 0)
-		s->pending--;
-	if (s->pending > 0)
-		return 0;
-
-	if (s->check_err == EAGAIN && !s->read_soerror && !s->cancel &&
-	    engine_queue_soerror(e, i) == 0) {
-		e->st.unconfirmed++;
-		s->read_soerror = true;
-		s->pending = 1;
-		return 0;
+	if (s->read_soerror) {
+		if (!(s->seen & bit(EOP_SOERROR)))
+			return 0;
+	} else {
+		if (!chain_done(s))
+			return 0;
+		if (s->check_err == EAGAIN && !s->cancel && engine_queue_soerror(e, i) == 0) {
+			e->st.unconfirmed++;
+			s->read_soerror = true;
+			return 0;
+		}
 	}
 	finish(e, i, out);
 	return 1;

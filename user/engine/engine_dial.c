@@ -37,7 +37,6 @@ int engine_dial(struct engine *e, const struct mukan_addr *a, uint64_t cookie)
 
 	e->n_free--;
 	s->state = SLOT_DIALING;
-	s->pending = ENGINE_CHAIN_CQES;
 	s->start_ns = engine_now_ns();
 	engine_cookie_put(e, cookie, i);
 	e->inflight++;

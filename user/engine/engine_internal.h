@@ -24,14 +24,12 @@ enum engine_op {
 /* IORING_OP_URING_CMD sub-command SOCKET_URING_OP_GETSOCKOPT (Linux 6.7). */
 #define ENGINE_SOCKET_CMD_GETSOCKOPT 2
 
-/* CQEs a chain always produces: socket, connect, timeout, check, install. */
-#define ENGINE_CHAIN_CQES 5
 /*
  * A CONNECT linked behind its SOCKET is issued from task work after the
  * submit that carried the chain, so a cancel in the same submit finds
  * nothing (-ENOENT); it is sent again, a bounded number of times, until it
- * meets the CONNECT or the CONNECT has completed. Past the bound the dial's
- * own timeout still ends it, as cancelled.
+ * meets the CONNECT or the CONNECT has ended. Past the bound the dial's own
+ * timeout still ends it, as cancelled.
  */
 #define ENGINE_CANCEL_RETRIES 8
 
@@ -55,14 +53,13 @@ struct dial_slot {
 	socklen_t salen;
 	struct mukan_addr addr;
 	uint16_t gen;
-	uint8_t state;	 /* enum slot_state */
-	uint8_t pending; /* CQEs still to come before the dial is decided */
-	bool cancel;	 /* the caller cancelled: report DIAL_CANCELLED */
-	bool timed_out;	 /* the link timeout fired */
-	bool read_soerror; /* the pending-error read was queued */
-	bool connect_done; /* the CONNECT's CQE arrived */
+	uint16_t seen;	      /* 1 << enum engine_op for each CQE that arrived */
+	uint8_t state;	      /* enum slot_state */
+	bool cancel;	      /* the caller cancelled: report DIAL_CANCELLED */
+	bool timed_out;	      /* the link timeout fired */
+	bool read_soerror;    /* the pending-error read was queued */
 	uint8_t cancel_tries; /* cancels that found no CONNECT to cancel yet */
-	int socket_err;	 /* positive errnos seen per step, 0 none */
+	int socket_err;	      /* positive errnos seen per step, 0 none */
 	int connect_err;
 	int check_err;
 	int install_err;

@@ -46,7 +46,7 @@ unsigned engine_reap(struct engine *e, struct dial_result *out, unsigned max)
 
 int engine_wait(struct engine *e, struct dial_result *out, unsigned max, int timeout_ms)
 {
-	if (!e || (!out && max) || timeout_ms < 0)
+	if (!e || !out || max == 0 || timeout_ms < 0)
 		return -EINVAL;
 	int64_t deadline = engine_now_ns() + (int64_t)timeout_ms * 1000000;
 	for (unsigned pass = 0; pass < WAIT_MAX_PASSES; pass++) {
@@ -54,7 +54,7 @@ int engine_wait(struct engine *e, struct dial_result *out, unsigned max, int tim
 			engine_flush_closes(e);
 		unsigned n = engine_reap(e, out, max);
 		/* What was queued meanwhile (closes, refills) goes with the next enter. */
-		if (n > 0 || max == 0)
+		if (n > 0)
 			return (int)n;
 		int64_t left = deadline - engine_now_ns();
 		if (e->inflight == 0 || left <= 0) {
