@@ -124,6 +124,12 @@ static __always_inline void on_syn_sent_closed(struct bpf_sock_ops *skops, struc
 	if (!tp)
 		return;
 	int err = tp->inet_conn.icsk_inet.sk.sk_err;
+	if (err == 0) {
+		/* An ICMP error that arrived while connect() held the socket is kept
+		 * as a soft error; a caller that gives up on it closes with no hard
+		 * error, but the peer did answer "unreachable". */
+		err = tp->inet_conn.icsk_inet.sk.sk_err_soft;
+	}
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct mukan_stats *st = stats();
 	if (err == 0) {

@@ -130,7 +130,10 @@ static int settle(struct dialer_config *c, const struct flags *f)
 	const char *path = f->config ? f->config : own;
 	int e = config_load_file(c, path, err, sizeof(err));
 	if (e < 0 && (e != -ENOENT || f->config)) {
-		fprintf(stderr, "mukan-dialerd: %s\n", e == -ENOENT ? strerror(ENOENT) : err);
+		if (e == -ENOENT)
+			fprintf(stderr, "mukan-dialerd: %s: %s\n", path, strerror(ENOENT));
+		else
+			fprintf(stderr, "mukan-dialerd: %s\n", err);
 		return e;
 	}
 	if (apply_flags(c, f) < 0) /* flags win over the files */

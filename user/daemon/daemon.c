@@ -168,6 +168,13 @@ static void foreign_cqe(void *ctx, const struct io_uring_cqe *cqe)
 	daemon_on_cqe(ctx, cqe, kern_now());
 }
 
+static int check_entry(void *ctx, const struct netaddr *na)
+{
+	(void)ctx;
+	(void)na;
+	return 0;
+}
+
 int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, size_t errsz)
 {
 	memset(d, 0, sizeof(*d));
@@ -179,6 +186,13 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 	mkdir(cfg->home, 0750);
 
 	int e;
+	/* Every list is checked before anything is created (pins, cgroup, sockets). */
+	if ((e = peer_list_each(cfg->seeds, false, check_entry, NULL, err, errsz)) < 0 ||
+	    (e = peer_list_each(cfg->persistent_peers, false, check_entry, NULL, err, errsz)) < 0 ||
+	    (e = peer_list_each(cfg->unconditional_peer_ids, true, check_entry, NULL, err,
+				errsz)) < 0 ||
+	    (e = peer_list_each(cfg->private_peer_ids, true, check_entry, NULL, err, errsz)) < 0)
+		return e;
 	if (cfg->bpf) {
 		struct kern_opts ko = { .pin_dir = cfg->pin_dir,
 					.cgroup = cfg->cgroup[0] ? cfg->cgroup : NULL };
@@ -280,6 +294,7 @@ static void reload(struct daemon *d)
 	if (c.max_outbound != d->cfg.max_outbound)
 		manager_set_max_outbound(d->mgr, c.max_outbound, kern_now());
 	d->cfg.max_outbound = c.max_outbound;
+	daemon_drop_surplus(d, kern_now());
 	fprintf(stderr, "mukan-dialerd: SIGHUP: settings reloaded (max_outbound %u)\n",
 		c.max_outbound);
 }
@@ -372,4 +387,6 @@ void daemon_free(struct daemon *d)
 			close(fds[i]);
 	if (d->control_fd >= 0)
 		unlink(d->cfg.control);
+	if (d->handoff_listen_fd >= 0)
+		unlink(d->cfg.handoff);
 }

@@ -39,6 +39,7 @@ struct pending_dial {
 	int32_t slot; /* book slot, or -1 */
 	uint8_t reason;
 	struct netaddr addr;
+	int64_t started; /* book time the dial was handed to the engine */
 };
 
 /* An outbound connection that is up (ours to watch, or handed to the node). */
@@ -95,6 +96,7 @@ void daemon_on_cqe(struct daemon *d, const struct io_uring_cqe *cqe, int64_t now
 void daemon_arm_poll(struct daemon *d, int fd, unsigned tag, uint32_t low, unsigned events,
 		     bool multishot);
 int daemon_save(struct daemon *d, char *err, size_t errsz);
+void daemon_drop_surplus(struct daemon *d, int64_t now);
 
 /* control.c: the control socket's answers. */
 int control_listen(const char *path);

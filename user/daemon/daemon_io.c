@@ -15,6 +15,7 @@
 
 #include "daemon.h"
 #include "handoff/handoff.h"
+#include "kern/kern.h"
 #include "mukan/rules.h"
 
 _Static_assert((int)MANAGER_OUT_CONNECTED == (int)DIAL_CONNECTED &&
@@ -56,6 +57,7 @@ static int start_dial(struct daemon *d, const struct manager_action *a)
 		p->slot = a->slot;
 		p->reason = a->reason;
 		p->addr = a->addr;
+		p->started = kern_now();
 		return 0;
 	}
 	return -EBUSY;
@@ -136,11 +138,43 @@ static void conn_gone(struct daemon *d, const uint8_t id[MUKAN_ID_LEN], int64_t 
 	for (uint32_t i = 0; i < d->n_conns; i++) {
 		if (memcmp(d->conns[i].addr.id, id, MUKAN_ID_LEN) != 0)
 			continue;
+		uint8_t gone[MUKAN_ID_LEN]; /* id may point into conns[i], overwritten below */
+		memcpy(gone, id, MUKAN_ID_LEN);
+		/* Closed before a handshake could have finished: a failed dial, backed off. */
+		if (now - d->conns[i].since < d->cfg.handshake_timeout_ns) {
+			int slot = book_find(d->book, gone);
+			struct mukan_peer *rec = slot < 0 ? NULL : book_slot_mut(d->book, (uint32_t)slot);
+			if (rec && rec->in_use)
+				rules_record_failure(rec, &d->rules, ECONNRESET, now,
+						     (uint64_t)rand() << 32 | (uint64_t)rand());
+		}
 		if (d->conns[i].fd >= 0)
 			close(d->conns[i].fd);
 		d->conns[i] = d->conns[--d->n_conns];
-		manager_on_peer_gone(d->mgr, id, now);
+		manager_on_peer_gone(d->mgr, gone, now);
 		return;
+	}
+}
+
+void daemon_drop_surplus(struct daemon *d, int64_t now)
+{
+	for (uint32_t i = d->n_conns; i-- > 0;) {
+		if (manager_connected_out(d->mgr) <= d->cfg.max_outbound)
+			return;
+		if (d->conns[i].fd < 0 || d->conns[i].reason == MANAGER_REASON_PERSISTENT)
+			continue;
+		uint8_t id[MUKAN_ID_LEN];
+		memcpy(id, d->conns[i].addr.id, MUKAN_ID_LEN);
+		/* The armed poll holds the file: without removing it, close() leaves
+		 * the connection established. */
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
+		if (!sqe) {
+			io_uring_submit(&d->ring);
+			sqe = io_uring_get_sqe(&d->ring);
+		}
+		io_uring_prep_poll_remove(sqe, DAEMON_UD(TAG_PEER_CONN, d->conns[i].tag));
+		io_uring_sqe_set_data64(sqe, 0);
+		conn_gone(d, id, now);
 	}
 }
 
@@ -167,6 +201,16 @@ void daemon_on_dial_result(struct daemon *d, const struct dial_result *r, int64_
 	d->pending[i].used = false;
 	int outcome = (int)r->outcome; /* the manager's values match the engine's */
 	/* The manager records what the kernel could not see (local errors). */
+	/* A failure the engine saw and the kernel did not record (it saw the
+	 * socket closed without an error): record it, or it is redialed at once. */
+	if (d->kern && p.slot >= 0 &&
+	    (outcome == MANAGER_OUT_REFUSED || outcome == MANAGER_OUT_TIMED_OUT ||
+	     outcome == MANAGER_OUT_UNREACHABLE || outcome == MANAGER_OUT_FAILED)) {
+		struct mukan_peer *rec = book_slot_mut(d->book, (uint32_t)p.slot);
+		if (rec && rec->in_use && rec->last_attempt < p.started)
+			rules_record_failure(rec, &d->rules, r->err, now,
+					     (uint64_t)rand() << 32 | (uint64_t)rand());
+	}
 	remember(d, &p.addr, outcome, r->err, now);
 	int verdict = manager_on_dial_done(d->mgr, p.addr.id, (enum manager_outcome)outcome, r->err,
 					   now);
@@ -236,6 +280,7 @@ static void on_node_connect(struct daemon *d)
 		handoff_msg_init(&m, HANDOFF_PEER);
 		memcpy(m.id, c->addr.id, MUKAN_ID_LEN);
 		m.addr = c->addr.a;
+		m.flags = c->reason == MANAGER_REASON_PERSISTENT ? HANDOFF_PERSISTENT : 0;
 		if (handoff_send(fd, &m, c->fd) < 0)
 			continue;
 		/* Stop watching it: the node does now. */
