@@ -24,7 +24,7 @@ static const char doc[] =
 	"  mukan-dialerd --no-bpf --policy cometbft      # upstream's schedule, as a baseline\n"
 	"\v"
 	"Signals: SIGTERM/SIGINT stop dialing, close cleanly and save the book; SIGHUP re-reads "
-	"<home>/mukan-dialerd.conf (max_outbound). Status: mukan-dialctl status --control PATH.";
+	"the settings file (--config, default <home>/mukan-dialerd.conf) and applies its max_outbound. Status: mukan-dialctl status --control PATH.";
 
 enum {
 	OPT_COMETBFT = 256, OPT_BOOK, OPT_MAX_OUT, OPT_NO_STRICT, OPT_SEEDS, OPT_PERSISTENT,
@@ -138,6 +138,7 @@ static int settle(struct dialer_config *c, const struct flags *f)
 	}
 	if (apply_flags(c, f) < 0) /* flags win over the files */
 		return -EINVAL;
+	snprintf(c->config_file, sizeof(c->config_file), "%.1000s", path);
 	config_finish(c);
 	return 0;
 }

@@ -20,6 +20,7 @@ enum dial_policy { POLICY_MUKAN = 0, POLICY_COMETBFT = 1 };
 
 struct dialer_config {
 	char home[CONFIG_PATH_MAX];
+	char config_file[CONFIG_PATH_MAX]; /* the settings file SIGHUP re-reads */
 	char book[CONFIG_PATH_MAX];	/* addrbook.json; default <home>/addrbook.json */
 	char control[CONFIG_PATH_MAX];	/* control socket */
 	char handoff[CONFIG_PATH_MAX];	/* handoff socket; empty = keep peers ourselves */

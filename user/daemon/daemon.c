@@ -285,7 +285,10 @@ static void reload(struct daemon *d)
 	struct dialer_config c = d->cfg;
 	char err[512];
 	char path[CONFIG_PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/mukan-dialerd.conf", c.home);
+	if (c.config_file[0])
+		snprintf(path, sizeof(path), "%s", c.config_file);
+	else
+		snprintf(path, sizeof(path), "%s/mukan-dialerd.conf", c.home);
 	int e = config_load_file(&c, path, err, sizeof(err));
 	if (e < 0 && e != -ENOENT) {
 		fprintf(stderr, "mukan-dialerd: SIGHUP: %s; settings unchanged\n", err);

@@ -243,9 +243,18 @@ static void on_node_message(struct daemon *d, int64_t now)
 	int e = handoff_recv(d->node_fd, &m, &fd);
 	if (e == -EAGAIN)
 		goto rearm;
-	if (e < 0 && e != -EPROTO) { /* the node went away; its peers stay counted */
+	if (e < 0 && e != -EPROTO) {
+		/* The node went away, and with its process went the sockets it held:
+		 * those slots are free again (a restarted node cannot report them). */
 		close(d->node_fd);
 		d->node_fd = -1;
+		for (uint32_t i = d->n_conns; i-- > 0;) {
+			if (d->conns[i].fd >= 0)
+				continue;
+			uint8_t id[MUKAN_ID_LEN];
+			memcpy(id, d->conns[i].addr.id, MUKAN_ID_LEN);
+			conn_gone(d, id, now);
+		}
 		return;
 	}
 	if (e == 0) {
