@@ -25,7 +25,7 @@ endif
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD)/bpf -MMD -MP
+CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -Itests -I$(BUILD)/bpf -MMD -MP
 LDLIBS := -linih -luring -lbpf -lelf -lz -ljansson -lhighwayhash -lstdc++ -lm
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -60,6 +60,7 @@ TOOLS := $(addprefix $(BUILD)/,$(sort $(TOOL_NAMES)))
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit-tests
+SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/support/*.c))
 BPFT_SRCS := $(wildcard tests/bpf/*.c)
 BPFT_BIN := $(BUILD)/tests/bpf-tests
 INTEG_SRCS := $(wildcard tests/integration/*.c)
@@ -114,17 +115,17 @@ $(UNIT_BIN): $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
 
-$(BPFT_BIN): $(BPFT_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
+$(BPFT_BIN): $(BPFT_SRCS:%.c=$(BUILD)/obj/%.o) $(SUPPORT_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
 
-$(INTEG_BIN): $(INTEG_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB)
+$(INTEG_BIN): $(INTEG_SRCS:%.c=$(BUILD)/obj/%.o) $(SUPPORT_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
 
-$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(SUPPORT_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

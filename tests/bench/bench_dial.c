@@ -54,6 +54,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "support/netns_lo.h"
 #include "engine/engine.h"
 
 #define N_DIALS 20000
@@ -139,22 +140,6 @@ static double median(double *v, int n)
 
 /* ---- the namespace ---------------------------------------------------- */
 
-static int lo_up(void)
-{
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	int r = ioctl(s, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	if (r == 0)
-		r = ioctl(s, SIOCSIFFLAGS, &ifr);
-	r = r < 0 ? -errno : 0;
-	close(s);
-	return r;
-}
 
 /* 10.77.0.0/16 goes to a gateway whose MAC nobody on the veth owns: SYNs vanish. */
 static int blackhole_setup(void)
@@ -608,7 +593,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (geteuid() != 0)
 		return skip("not root: needs a private network namespace");
-	if (unshare(CLONE_NEWNET) < 0 || lo_up() < 0)
+	if (netns_private() < 0)
 		return skip("cannot make a network namespace");
 	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };

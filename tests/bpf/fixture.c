@@ -25,6 +25,7 @@
 #include "book/book.h"
 #include "book/netaddr.h"
 #include "fixture.h"
+#include "support/netns_lo.h"
 #include "mukan/rules.h"
 
 #define JANITOR_MAX_S 300   /* longer than any test; then it cleans up anyway */
@@ -141,19 +142,8 @@ static void stop_janitor(void)
 
 static void enter_netns(void)
 {
-	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(s, 0, "socket: %s", strerror(errno));
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	int e = ioctl(s, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	if (e == 0)
-		e = ioctl(s, SIOCSIFFLAGS, &ifr);
-	int saved = errno;
-	close(s);
-	cr_assert_eq(e, 0, "bringing lo up in the test namespace: %s", strerror(saved));
+	int e = netns_private();
+	cr_assert_eq(e, 0, "a private network namespace with lo up: %s", strerror(-e));
 }
 
 void bt_setup_env(void)

@@ -19,24 +19,11 @@
 #include <netinet/in.h>
 
 #include "netns_helpers.h"
+#include "support/netns_lo.h"
 
 int netns_enter(void)
 {
-	if (unshare(CLONE_NEWNET) < 0)
-		return -errno;
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	int r = ioctl(s, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	if (r == 0)
-		r = ioctl(s, SIOCSIFFLAGS, &ifr);
-	r = r < 0 ? -errno : 0;
-	close(s);
-	return r;
+	return netns_private();
 }
 
 int netns_sh(const char *fmt, ...)
