@@ -170,10 +170,11 @@ fuzz-smoke: $(FUZZ_BINS)
 fuzz: FUZZ_SECONDS = 300
 fuzz: fuzz-smoke
 
-bench: deps $(BENCH_BINS)
+bench: deps $(BENCH_BINS) $(TOOLS)
 	$(Q)for b in $(BENCH_BINS); do \
 		case "$(BENCH)" in ""|$$(basename $$b)) \
-			$$b; rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ] || exit 1;; esac; \
+			MUKAN_BUILD=$(abspath $(BUILD)) $$b; rc=$$?; \
+			[ $$rc = 0 ] || [ $$rc = 77 ] || exit 1;; esac; \
 	done
 
 demo: deps all

@@ -124,8 +124,10 @@ static double one_run(const char *build, int seed)
 	pid_t daemon = -1;
 	for (int i = 0; i < 100 && !file_exists(manifest); i++)
 		usleep(50000);
-	if (!file_exists(manifest))
+	if (!file_exists(manifest)) {
+		fprintf(stderr, "bench_bootstrap_live: the farm did not come up (%s)\n", farm_bin);
 		goto out;
+	}
 	snprintf(book, sizeof(book), "%s/seeds.txt", out);
 	FILE *f = fopen(book, "r");
 	if (f) {
@@ -185,7 +187,7 @@ int main(void)
 	for (int i = 0; i < RUNS; i++) {
 		t[i] = one_run(build, i + 1);
 		if (t[i] < 0) {
-			fprintf(stderr, "bench_bootstrap_live: run %d did not fill 10 slots in %.0f s\n",
+			fprintf(stderr, "bench_bootstrap_live: run %d did not fill 10 slots within %.0f s\n",
 				i + 1, FILL_LIMIT_S);
 			return 1;
 		}
