@@ -176,7 +176,8 @@ Test(book_file, saved_book_loads_back_field_by_field)
 	cr_assert_eq(book_load(path_in("addrbook.json"), &strict_opts, &wall, &c, err, sizeof(err)),
 		     0, "%s", err);
 	assert_same_book(b, c);
-	cr_assert_eq(files_in_dir(), 1, "no temporary file left behind");
+	cr_assert_eq(files_in_dir(), 2, "the book and its cache, no temporary file left behind");
+	cr_assert_eq(access(path_in("addrbook.json.cache"), F_OK), 0);
 	book_free(b);
 	book_free(c);
 }
@@ -425,7 +426,7 @@ Test(book_file, save_replaces_atomically_and_reports_failure)
 	struct stat st;
 	stat(path_in("addrbook.json"), &st);
 	cr_assert_eq(st.st_mode & 0777, 0644);
-	cr_assert_eq(files_in_dir(), 1);
+	cr_assert_eq(files_in_dir(), 2, "the book and its cache only");
 	cr_assert_lt(book_save(b, path_in("no-such-dir/addrbook.json"), &wall, err, sizeof(err)), 0);
 	cr_assert(strstr(err, "no-such-dir/addrbook.json"), "%s", err);
 	book_free(b);
@@ -474,4 +475,58 @@ Test(timefmt, go_rfc3339nano_both_ways)
 				     "2026-11-01T00:00:00.Z", "2026-11-01T00:00:00Zjunk", "2023-02-29T00:00:00Z" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(time_parse(bad[i], &t), -EINVAL, "'%s' must be refused", bad[i]);
+}
+
+/* The binary cache: used only for the very JSON it was written with. */
+Test(book_file, cache_serves_the_same_book_and_yields_to_a_changed_json)
+{
+	struct book *b = varied_book(), *c = NULL, *d = NULL;
+	char err[256];
+	cr_assert_eq(book_save(b, path_in("addrbook.json"), &wall, err, sizeof(err)), 0);
+	/* From the cache (a different clock offset also converts its times). */
+	struct book_file_opts shifted = { .wall_offset_ns = 5 * SEC };
+	cr_assert_eq(book_load(path_in("addrbook.json"), &strict_opts, &wall, &c, err, sizeof(err)), 0);
+	cr_assert(book_loaded_from_cache(c), "the cache written with this JSON is used");
+	assert_same_book(b, c);
+	book_free(c);
+	cr_assert_eq(book_load(path_in("addrbook.json"), &strict_opts, &shifted, &c, err, sizeof(err)), 0);
+	cr_assert(book_loaded_from_cache(c));
+	struct book_file_opts no_cache = { .wall_offset_ns = 5 * SEC, .no_cache = true };
+	cr_assert_eq(book_load(path_in("addrbook.json"), &strict_opts, &no_cache, &d, err, sizeof(err)), 0);
+	cr_assert_not(book_loaded_from_cache(d));
+	assert_same_book(c, d); /* cache and JSON agree, offsets included */
+	book_free(c);
+	book_free(d);
+
+	/* The JSON changed (one byte): the cache is not used, the JSON is. */
+	size_t len;
+	char *text = read_file(path_in("addrbook.json"), &len);
+	char *at = strstr(text, "\"attempts\": 0");
+	cr_assert_not_null(at);
+	at[12] = '7';
+	write_file(path_in("addrbook.json"), text);
+	free(text);
+	cr_assert_eq(book_load(path_in("addrbook.json"), &strict_opts, &wall, &c, err, sizeof(err)), 0);
+	bool seven = false;
+	for (int s = book_next_slot(c, 0); s >= 0; s = book_next_slot(c, (uint32_t)s + 1))
+		seven = seven || book_slot(c, (uint32_t)s)->attempts == 7;
+	cr_assert(seven, "the edited JSON won over the stale cache");
+	cr_assert_not(book_loaded_from_cache(c));
+	book_free(c);
+
+	/* A damaged cache is ignored, never trusted. */
+	cr_assert_eq(book_save(b, path_in("addrbook.json"), &wall, err, sizeof(err)), 0);
+	FILE *f = fopen(path_in("addrbook.json.cache"), "r+");
+	fseek(f, 300, SEEK_SET);
+	fputc(0x5a, f);
+	fclose(f);
+	cr_assert_eq(book_load(path_in("addrbook.json"), &strict_opts, &wall, &c, err, sizeof(err)), 0);
+	cr_assert_not(book_loaded_from_cache(c), "a damaged cache is not trusted");
+	assert_same_book(b, c);
+	book_free(c);
+	write_file(path_in("addrbook.json.cache"), "short");
+	cr_assert_eq(book_load(path_in("addrbook.json"), &strict_opts, &wall, &c, err, sizeof(err)), 0);
+	assert_same_book(b, c);
+	book_free(c);
+	book_free(b);
 }

@@ -891,8 +891,8 @@ static void assert_every_verb_refuses(const char *file)
 	DIR *d = opendir(workdir);
 	struct dirent *de;
 	int entries = 0;
-	while ((de = readdir(d)))
-		entries += de->d_name[0] != '.';
+	while ((de = readdir(d))) /* the cache the good book was saved with is not new */
+		entries += de->d_name[0] != '.' && !strstr(de->d_name, ".json.cache");
 	closedir(d);
 	cr_assert_eq(entries, 1, "files appeared beside the corrupt book");
 }

@@ -10,6 +10,10 @@
  * wall = book + wall_offset_ns.
  *
  * Errors come back as -errno plus one line "PATH: problem" in err.
+ *
+ * book_save also writes PATH.cache, a binary copy that book_load uses instead
+ * of parsing the JSON when the JSON is exactly the text saved with it
+ * (book_cache.c): a restart reads the book in milliseconds.
  */
 #ifndef MUKAN_BOOK_FILE_H
 #define MUKAN_BOOK_FILE_H
@@ -27,6 +31,7 @@ struct book_file_opts {
 	int64_t wall_offset_ns; /* unix ns = book ns + this */
 	size_t max_bytes;	/* 0 = BOOK_FILE_MAX_BYTES */
 	bool upstream_only;	/* write no "mukan" fields (bans are then lost, as upstream) */
+	bool no_cache;		/* load: parse the JSON even when PATH.cache matches it */
 };
 
 /*
@@ -46,6 +51,9 @@ int book_load_buffer(const char *data, size_t len, const char *name,
 /* Write atomically: temp file in the same directory, fsync, rename, fsync dir. */
 int book_save(const struct book *b, const char *path, const struct book_file_opts *fo,
 	      char *err, size_t errsz);
+
+/* Did book_load take this book from PATH.cache (true) or parse the JSON? */
+bool book_loaded_from_cache(const struct book *b);
 
 /* Render the file's text into a malloc'ed buffer (for book_save and tests). */
 int book_render(const struct book *b, const struct book_file_opts *fo, char **text,

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "book_cache.h"
 #include "book_file.h"
 #include "book_internal.h"
 #include "timefmt.h"
@@ -379,7 +380,15 @@ int book_load(const char *path, const struct book_opts *opts,
 		got += (size_t)n;
 	}
 	close(fd);
-	int e = book_load_buffer(data, len, path, opts, fo, out, err, errsz);
+	/* The binary copy written with this very text, if there is one, else JSON. */
+	int e = fo->no_cache ? -ENOENT : book_cache_load(path, data, len, opts, fo, out);
+	if (e < 0)
+		e = book_load_buffer(data, len, path, opts, fo, out, err, errsz);
 	free(data);
 	return e;
+}
+
+bool book_loaded_from_cache(const struct book *b)
+{
+	return b->from_cache;
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "book_cache.h"
 #include "book_file.h"
 #include "book_internal.h"
 #include "timefmt.h"
@@ -335,6 +336,10 @@ int book_save(const struct book *b, const char *path, const struct book_file_opt
 		save_fail(err, errsz, path, step, e);
 		goto out;
 	}
+	/* The binary copy is only a cache for the next load: failing to write it
+	 * costs that load time, nothing else. */
+	if (!fo->upstream_only)
+		book_cache_write(b, path, text, len, fo);
 	if ((e = sync_dir(path)) < 0)
 		save_fail(err, errsz, path, "fsync directory", e);
 out:
