@@ -530,3 +530,16 @@ Test(book_file, cache_serves_the_same_book_and_yields_to_a_changed_json)
 	book_free(c);
 	book_free(b);
 }
+
+Test(book_file, a_nul_byte_is_refused)
+{
+	struct book *b = NULL;
+	char err[256] = "";
+	static const char text[] = "{\"key\": \"k\", \"addrs\": [1\0]}";
+	struct book_file_opts fo = { 0 };
+	cr_assert_eq(book_load_buffer(text, sizeof(text) - 1, "nul.json", &strict_opts, &fo, &b, err,
+				      sizeof(err)),
+		     -EINVAL);
+	cr_assert(strstr(err, "NUL byte at offset 24"), "%s", err);
+	cr_assert_null(b);
+}

@@ -314,6 +314,12 @@ int book_load_buffer(const char *data, size_t len, const char *name,
 	if (len > max)
 		return failf(&l, -EFBIG, "%zu bytes is over the %zu byte limit", len, max);
 	json_error_t jerr;
+	/* JSON has no raw NUL anywhere; refusing it here also keeps the squeeze
+	 * below from gluing tokens around one. */
+	const char *nul = memchr(data, '\0', len);
+	if (nul)
+		return failf(&l, -EINVAL, "not valid JSON: a NUL byte at offset %zu",
+			     (size_t)(nul - data));
 	char *compact = malloc(len ? len : 1);
 	if (!compact)
 		return failf(&l, -ENOMEM, "out of memory");
