@@ -181,6 +181,7 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 	d->cfg = *cfg;
 	d->sigfd = d->control_fd = d->handoff_listen_fd = d->node_fd = -1;
 	d->started = kern_now();
+	rng_seed(&d->rng, seed_now());
 	rules_config_defaults(&d->rules);
 	d->rules.dial_timeout_ms = (uint32_t)(cfg->dial_timeout_ns / 1000000);
 	mkdir(cfg->home, 0750);

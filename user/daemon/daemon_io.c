@@ -146,7 +146,7 @@ static void conn_gone(struct daemon *d, const uint8_t id[MUKAN_ID_LEN], int64_t 
 			struct mukan_peer *rec = slot < 0 ? NULL : book_slot_mut(d->book, (uint32_t)slot);
 			if (rec && rec->in_use)
 				rules_record_failure(rec, &d->rules, ECONNRESET, now,
-						     (uint64_t)rand() << 32 | (uint64_t)rand());
+						     rng_next(&d->rng));
 		}
 		if (d->conns[i].fd >= 0)
 			close(d->conns[i].fd);
@@ -209,7 +209,7 @@ void daemon_on_dial_result(struct daemon *d, const struct dial_result *r, int64_
 		struct mukan_peer *rec = book_slot_mut(d->book, (uint32_t)p.slot);
 		if (rec && rec->in_use && rec->last_attempt < p.started)
 			rules_record_failure(rec, &d->rules, r->err, now,
-					     (uint64_t)rand() << 32 | (uint64_t)rand());
+					     rng_next(&d->rng));
 	}
 	remember(d, &p.addr, outcome, r->err, now);
 	int verdict = manager_on_dial_done(d->mgr, p.addr.id, (enum manager_outcome)outcome, r->err,
