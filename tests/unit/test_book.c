@@ -441,3 +441,37 @@ Test(book_misc, need_more_below_1000)
 	cr_assert_not(book_need_more(b));
 	book_free(b);
 }
+
+/* Another process wrote into the shared slots: resync finds what is there now. */
+Test(book_slots, resync_rebuilds_every_index_from_the_slots)
+{
+	struct book *b = test_book(true, 64, 1);
+	struct netaddr a = test_v4(1, 1, 2, 3, 4), c = test_v4(2, 5, 6, 7, 8);
+	book_add(b, &a, src5678(), T0);
+	book_add(b, &c, src5678(), T0);
+	book_mark_good(b, c.id, T0);
+	/* Behind the book's back: one record cleared, one written by hand. */
+	struct mukan_peer *pa = book_slot_mut(b, (uint32_t)book_find(b, a.id));
+	struct mukan_peer copy = *pa;
+	memset(pa, 0, sizeof(*pa));
+	struct mukan_peer *free_slot = book_slot_mut(b, 40);
+	*free_slot = copy;
+	test_id(3, free_slot->id);
+	char err[128];
+	cr_assert_eq(book_resync(b, err, sizeof(err)), 2, "%s", err);
+	cr_assert_eq(book_find(b, a.id), -ENOENT);
+	uint8_t id3[MUKAN_ID_LEN];
+	test_id(3, id3);
+	cr_assert_eq(book_find(b, id3), 40);
+	cr_assert_eq(book_n_new(b), 1);
+	cr_assert_eq(book_n_old(b), 1);
+	cr_assert_eq(book_bucket_len(b, MUKAN_BUCKET_NEW, copy.buckets[0]), 1);
+	uint32_t slot;
+	cr_assert_eq(book_pick(b, 100, &slot), 0);
+	cr_assert_eq(slot, 40, "only new record left to pick at bias 100");
+	/* New records still go to free slots, never over the hand-written one. */
+	struct netaddr e = test_v4(4, 9, 9, 9, 9);
+	cr_assert_eq(book_add(b, &e, src5678(), T0), 1);
+	cr_assert_neq(book_find(b, e.id), 40);
+	book_free(b);
+}

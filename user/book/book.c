@@ -738,3 +738,21 @@ int book_reindex(struct book *b, char *err, size_t errsz)
 	}
 	return n;
 }
+
+int book_resync(struct book *b, char *err, size_t errsz)
+{
+	/* Forget every index; the slots are the truth. */
+	for (int i = 0; i < BOOK_NEW_BUCKETS; i++)
+		b->new_b[i].n = 0;
+	for (int i = 0; i < BOOK_OLD_BUCKETS; i++)
+		b->old_b[i].n = 0;
+	b->ne_new.n = b->ne_old.n = 0;
+	memset(b->by_id.cell, 0, (b->by_id.mask + 1) * sizeof(*b->by_id.cell));
+	memset(b->by_addr.cell, 0, (b->by_addr.mask + 1) * sizeof(*b->by_addr.cell));
+	b->n_new = b->n_old = b->n_banned = b->n_live = b->addr_dups = 0;
+	b->n_free = 0;
+	for (uint32_t i = b->capacity; i-- > 0;)
+		if (!b->slots[i].in_use)
+			b->free_list[b->n_free++] = i;
+	return book_reindex(b, err, errsz);
+}

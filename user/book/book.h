@@ -147,4 +147,10 @@ int book_insert_record(struct book *b, const struct mukan_peer *rec, char *err, 
  */
 int book_reindex(struct book *b, char *err, size_t errsz);
 
+/*
+ * Rebuild every index from the slots, after another process (the operator's
+ * CLI) changed records in a shared slot store. Returns the number indexed.
+ */
+int book_resync(struct book *b, char *err, size_t errsz);
+
 #endif /* MUKAN_BOOK_H */

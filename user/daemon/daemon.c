@@ -216,6 +216,9 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 	}
 	if ((e = open_book(d, err, errsz)) < 0)
 		return e;
+	struct mukan_book_meta meta;
+	if (d->kern && kern_meta_read(d->kern, &meta) == 0)
+		d->meta_generation = meta.generation;
 
 	unsigned k = cfg->max_inflight;
 	if ((e = io_uring_queue_init(ENGINE_SQES_PER_DIAL * k + 64, &d->ring, 0)) < 0)
@@ -271,6 +274,17 @@ static void housekeeping(struct daemon *d, int64_t now)
 			}
 		}
 		kern_events_poll(d->kern, on_kernel_event, d, 0);
+		struct mukan_book_meta m;
+		if (kern_meta_read(d->kern, &m) == 0 && m.generation != d->meta_generation) {
+			/* An operator changed records in the map (mukan-dialctl --live). */
+			char why[256];
+			d->meta_generation = m.generation;
+			int n = book_resync(d->book, why, sizeof(why));
+			if (n < 0)
+				fprintf(stderr, "mukan-dialerd: re-reading the map: %s\n", why);
+			else
+				fprintf(stderr, "mukan-dialerd: records changed in the map: %d re-read\n", n);
+		}
 	}
 	d->next_housekeeping = now + HOUSEKEEPING_NS;
 }
