@@ -51,12 +51,15 @@ nsenter --net="/run/netns/mukanfarm-$name" "$BUILD/mukan-dialerd" --home "$work/
 	--max-outbound 10 --dial-timeout 1000 >"$work/daemon.log" 2>&1 &
 daemon_pid=$!
 
-step "Slots filling (mukan-dialctl status, every half second)"
+step "Slots filling (mukan-dialctl status every 50 ms; a line when it changes)"
 start=$(date +%s.%N)
-for _ in $(seq 1 40); do
-	sleep 0.5
+last=""
+for _ in $(seq 1 300); do
+	sleep 0.05
 	line=$(ctl status --control "$work/home/control.sock" 2>/dev/null | head -1) || continue
-	printf '  t=%5.1fs  %s\n' "$(echo "$(date +%s.%N) - $start" | bc)" "$line"
+	[ "$line" = "$last" ] && continue
+	last=$line
+	printf '  t=%6.3fs  %s\n' "$(echo "$(date +%s.%N) - $start" | bc)" "$line"
 	case "$line" in *"outbound  10 of 10"*) break ;; esac
 done
 
