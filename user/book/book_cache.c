@@ -23,6 +23,7 @@
 
 #include "book_cache.h"
 #include "book_internal.h"
+#include "file_io.h"
 
 #define CACHE_MAGIC "MKBOOKC1"
 
@@ -55,35 +56,6 @@ void book_cache_path(const char *json_path, char *out, size_t sz)
 	snprintf(out, sz, "%s.cache", json_path);
 }
 
-static int write_file(const char *path, const void *data, size_t len)
-{
-	char tmp[4200];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	const char *p = data;
-	size_t left = len;
-	int e = 0;
-	while (left > 0 && e == 0) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			e = -errno;
-		else
-			p += w, left -= (size_t)w;
-	}
-	if (e == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
-		e = -errno;
-	close(fd);
-	if (e == 0 && rename(tmp, path) < 0)
-		e = -errno;
-	if (e < 0)
-		unlink(tmp);
-	return e;
-}
-
 int book_cache_write(const struct book *b, const char *json_path, const char *json, size_t len,
 		     const struct book_file_opts *fo)
 {
@@ -114,7 +86,8 @@ int book_cache_write(const struct book *b, const char *json_path, const char *js
 	memcpy(buf + size - 8, &sum, 8);
 	char path[4160];
 	book_cache_path(json_path, path, sizeof(path));
-	int e = write_file(path, buf, size);
+	const char *step;
+	int e = file_replace(path, buf, size, &step);
 	free(buf);
 	return e;
 }
@@ -136,50 +109,21 @@ static void shift_record(struct mukan_peer *p, int64_t by)
 	shift_time(&p->last_connected, by);
 }
 
-static int read_all(const char *path, uint8_t **out, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size < sizeof(struct cache_header) + 8 ||
-	    (size_t)st.st_size > (size_t)BOOK_FILE_MAX_BYTES * 2) {
-		close(fd);
-		return -EINVAL;
-	}
-	*len = (size_t)st.st_size;
-	*out = malloc(*len);
-	if (!*out) {
-		close(fd);
-		return -ENOMEM;
-	}
-	size_t got = 0;
-	while (got < *len) {
-		ssize_t r = read(fd, *out + got, *len - got);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	if (got != *len) {
-		free(*out);
-		*out = NULL;
-		return -EIO;
-	}
-	return 0;
-}
-
 int book_cache_load(const char *json_path, const char *json, size_t len,
 		    const struct book_opts *opts, const struct book_file_opts *fo, struct book **out)
 {
 	char path[4160];
 	book_cache_path(json_path, path, sizeof(path));
-	uint8_t *buf = NULL;
+	char *text = NULL;
 	size_t size = 0;
-	int e = read_all(path, &buf, &size);
+	int e = file_read_all(path, (size_t)BOOK_FILE_MAX_BYTES * 2, &text, &size);
 	if (e < 0)
 		return e;
+	uint8_t *buf = (uint8_t *)text;
+	if (size < sizeof(struct cache_header) + 8) {
+		free(buf);
+		return -EINVAL;
+	}
 	const struct cache_header *h = (const struct cache_header *)buf;
 	uint64_t sum;
 	memcpy(&sum, buf + size - 8, 8);

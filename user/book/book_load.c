@@ -21,6 +21,7 @@
 #include "book_cache.h"
 #include "book_file.h"
 #include "book_internal.h"
+#include "file_io.h"
 #include "timefmt.h"
 
 struct loader {
@@ -354,40 +355,27 @@ int book_load(const char *path, const struct book_opts *opts,
 {
 	struct loader l = { .name = path, .fo = fo, .err = err, .errsz = errsz };
 	size_t max = fo->max_bytes ? fo->max_bytes : BOOK_FILE_MAX_BYTES;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : failf(&l, -errno, "cannot open: %s", strerror(errno));
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	char *data;
+	size_t len;
+	int e = file_read_all(path, max, &data, &len);
+	switch (e) {
+	case 0:
+		break;
+	case -ENOENT:
+		return -ENOENT;
+	case -EISDIR:
 		return failf(&l, -EINVAL, "not a regular file");
-	}
-	if ((size_t)st.st_size > max) {
-		close(fd);
-		return failf(&l, -EFBIG, "%lld bytes is over the %zu byte limit",
-			     (long long)st.st_size, max);
-	}
-	size_t len = (size_t)st.st_size, got = 0;
-	char *data = malloc(len ? len : 1);
-	if (!data) {
-		close(fd);
+	case -EFBIG:
+		return failf(&l, -EFBIG, "%zu bytes is over the %zu byte limit", len, max);
+	case -ENOMEM:
 		return failf(&l, -ENOMEM, "out of memory");
+	case -EIO:
+		return failf(&l, e, "read failed: file shrank");
+	default:
+		return failf(&l, e, "cannot open: %s", strerror(-e));
 	}
-	while (got < len) {
-		ssize_t n = read(fd, data + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? -errno : -EIO;
-			free(data);
-			close(fd);
-			return failf(&l, e, "read failed: %s", n < 0 ? strerror(-e) : "file shrank");
-		}
-		got += (size_t)n;
-	}
-	close(fd);
 	/* The binary copy written with this very text, if there is one, else JSON. */
-	int e = fo->no_cache ? -ENOENT : book_cache_load(path, data, len, opts, fo, out);
+	e = fo->no_cache ? -ENOENT : book_cache_load(path, data, len, opts, fo, out);
 	if (e < 0)
 		e = book_load_buffer(data, len, path, opts, fo, out, err, errsz);
 	free(data);

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "book_cache.h"
 #include "book_file.h"
 #include "book_internal.h"
+#include "file_io.h"
 #include "timefmt.h"
 
 /* A growing text buffer; `failed` sticks after the first allocation error. */
@@ -261,39 +261,10 @@ close:
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int save_fail(char *err, size_t errsz, const char *path, const char *what, int e)
 {
 	if (err && errsz)
 		snprintf(err, errsz, "%s: %s: %s", path, what, strerror(-e));
-	return e;
-}
-
-/* fsync the directory holding path, so the rename itself is durable. */
-static int sync_dir(const char *path)
-{
-	char *copy = strdup(path);
-	if (!copy)
-		return -ENOMEM;
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
-		return -errno;
-	int e = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
 	return e;
 }
 
@@ -306,33 +277,8 @@ int book_save(const struct book *b, const char *path, const struct book_file_opt
 	if (e < 0)
 		return save_fail(err, errsz, path, "render", e);
 
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 16);
-	if (!tmp) {
-		free(text);
-		return save_fail(err, errsz, path, "render", -ENOMEM);
-	}
-	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		e = save_fail(err, errsz, path, "create temporary file", -errno);
-		goto out;
-	}
-	const char *step = "write";
-	if ((e = write_all(fd, text, len)) == 0) {
-		step = "fsync";
-		if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
-			e = -errno;
-	}
-	if (close(fd) < 0 && e == 0)
-		e = -errno;
-	if (e == 0) {
-		step = "rename";
-		if (rename(tmp, path) < 0)
-			e = -errno;
-	}
-	if (e < 0) {
-		unlink(tmp);
+	const char *step;
+	if ((e = file_replace(path, text, len, &step)) < 0) {
 		save_fail(err, errsz, path, step, e);
 		goto out;
 	}
@@ -340,10 +286,9 @@ int book_save(const struct book *b, const char *path, const struct book_file_opt
 	 * costs that load time, nothing else. */
 	if (!fo->upstream_only)
 		book_cache_write(b, path, text, len, fo);
-	if ((e = sync_dir(path)) < 0)
+	if ((e = file_sync_dir(path)) < 0)
 		save_fail(err, errsz, path, "fsync directory", e);
 out:
-	free(tmp);
 	free(text);
 	return e;
 }
