@@ -40,7 +40,6 @@ struct pending_dial {
 	int32_t slot; /* book slot, or -1 */
 	uint8_t reason;
 	struct netaddr addr;
-	int64_t started; /* book time the dial was handed to the engine */
 };
 
 /* An outbound connection that is up (ours to watch, or handed to the node). */

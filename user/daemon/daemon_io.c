@@ -15,7 +15,6 @@
 
 #include "daemon.h"
 #include "handoff/handoff.h"
-#include "kern/kern.h"
 #include "mukan/rules.h"
 
 _Static_assert((int)MANAGER_OUT_CONNECTED == (int)DIAL_CONNECTED &&
@@ -57,7 +56,6 @@ static int start_dial(struct daemon *d, const struct manager_action *a)
 		p->slot = a->slot;
 		p->reason = a->reason;
 		p->addr = a->addr;
-		p->started = kern_now();
 		return 0;
 	}
 	return -EBUSY;
@@ -178,16 +176,6 @@ void daemon_drop_surplus(struct daemon *d, int64_t now)
 	}
 }
 
-/* The kernel banned it: move it to the book's ban list, as upstream's MarkBad. */
-static void sync_ban(struct daemon *d, int32_t slot, int64_t now)
-{
-	if (slot < 0)
-		return;
-	const struct mukan_peer *p = book_slot(d->book, (uint32_t)slot);
-	if (p && p->in_use && !(p->flags & MUKAN_PEER_BANNED) && rules_is_banned(p, now))
-		book_mark_bad(d->book, p->id, p->ban_until - now, now);
-}
-
 void daemon_on_dial_result(struct daemon *d, const struct dial_result *r, int64_t now)
 {
 	uint32_t i = (uint32_t)r->cookie;
@@ -200,17 +188,7 @@ void daemon_on_dial_result(struct daemon *d, const struct dial_result *r, int64_
 	struct pending_dial p = d->pending[i];
 	d->pending[i].used = false;
 	int outcome = (int)r->outcome; /* the manager's values match the engine's */
-	/* The manager records what the kernel could not see (local errors). */
-	/* A failure the engine saw and the kernel did not record (it saw the
-	 * socket closed without an error): record it, or it is redialed at once. */
-	if (d->kern && p.slot >= 0 &&
-	    (outcome == MANAGER_OUT_REFUSED || outcome == MANAGER_OUT_TIMED_OUT ||
-	     outcome == MANAGER_OUT_UNREACHABLE || outcome == MANAGER_OUT_FAILED)) {
-		struct mukan_peer *rec = book_slot_mut(d->book, (uint32_t)p.slot);
-		if (rec && rec->in_use && rec->last_attempt < p.started)
-			rules_record_failure(rec, &d->rules, r->err, now,
-					     rng_next(&d->rng));
-	}
+	/* The manager records what the kernel could not see. */
 	remember(d, &p.addr, outcome, r->err, now);
 	int verdict = manager_on_dial_done(d->mgr, p.addr.id, (enum manager_outcome)outcome, r->err,
 					   now);
@@ -220,7 +198,6 @@ void daemon_on_dial_result(struct daemon *d, const struct dial_result *r, int64_
 		else
 			close(r->fd);
 	}
-	sync_ban(d, p.slot, now);
 }
 
 /* ---- sockets -------------------------------------------------------------- */

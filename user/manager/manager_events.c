@@ -63,7 +63,10 @@ int manager_on_dial_done(struct manager *m, const uint8_t id[MUKAN_ID_LEN],
 		return -ENOENT;
 	struct mgr_peer *p = &m->peers[i];
 	m->st.outcomes[outcome]++;
-	mgr_record_outcome(m, &p->na, outcome, err, now);
+	mgr_record_outcome(m, &p->na, p->since, outcome, err, now);
+	int slot = book_find(m->book, p->na.id);
+	if (slot >= 0)
+		mgr_sync_ban(m, (uint32_t)slot, now); /* a ban the kernel set joins the ban list */
 	if (m->cfg.policy == MANAGER_POLICY_COMETBFT && p->reason == MANAGER_REASON_NORMAL)
 		mgr_hist_outcome(m, &p->na, outcome, now);
 	if (outcome == MANAGER_OUT_CONNECTED)

@@ -138,7 +138,8 @@ int64_t mgr_persist_next(const struct manager *m);
 
 /* manager_record.c: outcomes into the records and upstream's dial history. */
 void mgr_record_dial(struct manager *m, const uint8_t id[MUKAN_ID_LEN], int64_t now);
-void mgr_record_outcome(struct manager *m, const struct netaddr *na, int outcome, int err,
+void mgr_record_outcome(struct manager *m, const struct netaddr *na, int64_t dial_start,
+			int outcome, int err,
 			int64_t now);
 void mgr_sync_ban(struct manager *m, uint32_t slot, int64_t now);
 struct mgr_hist *mgr_hist_of(struct manager *m, uint32_t slot);

@@ -75,8 +75,8 @@ static void record_failure(struct manager *m, struct mukan_peer *p, int outcome,
 	book_mark_bad(m->book, id, p->ban_until - now, now);
 }
 
-void mgr_record_outcome(struct manager *m, const struct netaddr *na, int outcome, int err,
-			int64_t now)
+void mgr_record_outcome(struct manager *m, const struct netaddr *na, int64_t dial_start,
+			int outcome, int err, int64_t now)
 {
 	struct mukan_peer *p = record_of(m, na->id);
 	if (!p || outcome == MANAGER_OUT_CANCELLED)
@@ -91,8 +91,12 @@ void mgr_record_outcome(struct manager *m, const struct netaddr *na, int outcome
 	 * backoff already), or the engine never took the dial (window full). */
 	if (outcome == MANAGER_OUT_LOCAL_ERROR && (err == EPERM || err == EBUSY || err == EALREADY))
 		return;
-	if (!m->cfg.record_outcomes && outcome != MANAGER_OUT_LOCAL_ERROR)
-		return; /* the kernel has written it */
+	/* With BPF the kernel has written it, unless all it saw was a close
+	 * without an error (a caller that acted on an ICMP error first): a
+	 * record not touched since the dial began is recorded here. */
+	if (!m->cfg.record_outcomes && outcome != MANAGER_OUT_LOCAL_ERROR &&
+	    (outcome == MANAGER_OUT_CONNECTED || p->last_attempt >= dial_start))
+		return;
 	if (m->cfg.policy == MANAGER_POLICY_COMETBFT) {
 		/* Upstream only marks the attempt; its backoff is the dial history. */
 		if (outcome != MANAGER_OUT_CONNECTED)
