@@ -522,3 +522,32 @@ Test(manager, engine_full_waits_instead_of_redialing_at_once)
 	cr_assert_eq(env_count(&e, MANAGER_DIAL, -1), 2, "the next completion refills both");
 	env_free(&e);
 }
+
+/* A peer that hangs up before a handshake could finish is a failed dial. */
+Test(manager, short_session_counts_as_a_failure)
+{
+	struct env e;
+	env_config(&e, MANAGER_POLICY_MUKAN);
+	e.cfg.min_session_ns = 3 * SEC;
+	env_fill_book(&e, 100);
+	env_new_manager(&e);
+	env_start(&e);
+	while (e.n_flight)
+		env_complete(&e, 0, MANAGER_OUT_CONNECTED);
+	struct netaddr quick = e.conn[0], later = e.conn[1];
+	e.now += 1 * SEC;
+	env_gone(&e, 0); /* after 1 s: too soon */
+	const struct mukan_peer *p = book_slot(e.b, (uint32_t)book_find(e.b, quick.id));
+	cr_assert_eq(p->failures, 1);
+	cr_assert_eq(p->last_error, ECONNRESET);
+	cr_assert_gt(p->next_dial, e.now, "backed off like a failed dial");
+	e.now += 5 * SEC;
+	size_t i;
+	for (i = 0; i < e.n_conn; i++)
+		if (memcmp(e.conn[i].id, later.id, MUKAN_ID_LEN) == 0)
+			break;
+	env_gone(&e, i); /* after 6 s: an ordinary departure */
+	p = book_slot(e.b, (uint32_t)book_find(e.b, later.id));
+	cr_assert_eq(p->failures, 0);
+	env_free(&e);
+}

@@ -121,6 +121,8 @@ static int start_manager(struct daemon *d, char *err, size_t errsz)
 	mc.ensure_period_ns = d->cfg.ensure_period_ns;
 	mc.allow_duplicate_ip = d->cfg.allow_duplicate_ip;
 	mc.record_outcomes = d->kern == NULL; /* the kernel records them otherwise */
+	/* A peer that hangs up before a handshake could finish is a failed dial. */
+	mc.min_session_ns = d->cfg.handshake_timeout_ns;
 	mc.rules = d->rules;
 	mc.persist.max_period_ns = d->cfg.persistent_max_dial_period_ns;
 	mc.seed = seed_now();
@@ -181,7 +183,6 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 	d->cfg = *cfg;
 	d->sigfd = d->control_fd = d->handoff_listen_fd = d->node_fd = -1;
 	d->started = kern_now();
-	rng_seed(&d->rng, seed_now());
 	rules_config_defaults(&d->rules);
 	d->rules.dial_timeout_ms = (uint32_t)(cfg->dial_timeout_ns / 1000000);
 	mkdir(cfg->home, 0750);

@@ -15,7 +15,6 @@
 
 #include <liburing.h>
 
-#include "book/rng.h"
 #include "config.h"
 #include "engine/engine.h"
 #include "manager/manager.h"
@@ -68,7 +67,6 @@ struct daemon {
 	struct engine *engine;
 	struct manager *mgr;
 	struct mukan_config rules; /* backoff and ban rules in force */
-	struct rng rng;		   /* jitter for failures recorded here (seeded per process) */
 
 	struct pending_dial *pending; /* max_inflight entries */
 	struct peer_conn *conns;

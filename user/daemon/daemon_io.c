@@ -138,14 +138,6 @@ static void conn_gone(struct daemon *d, const uint8_t id[MUKAN_ID_LEN], int64_t 
 			continue;
 		uint8_t gone[MUKAN_ID_LEN]; /* id may point into conns[i], overwritten below */
 		memcpy(gone, id, MUKAN_ID_LEN);
-		/* Closed before a handshake could have finished: a failed dial, backed off. */
-		if (now - d->conns[i].since < d->cfg.handshake_timeout_ns) {
-			int slot = book_find(d->book, gone);
-			struct mukan_peer *rec = slot < 0 ? NULL : book_slot_mut(d->book, (uint32_t)slot);
-			if (rec && rec->in_use)
-				rules_record_failure(rec, &d->rules, ECONNRESET, now,
-						     rng_next(&d->rng));
-		}
 		if (d->conns[i].fd >= 0)
 			close(d->conns[i].fd);
 		d->conns[i] = d->conns[--d->n_conns];

@@ -133,6 +133,7 @@ struct manager_config {
 	uint32_t max_dialing;	    /* cap on slot dials in flight; 0: no cap */
 	bool prefer_distinct_groups; /* outbound peers from distinct /16, /32 */
 	int64_t refill_retry_ns;    /* mukan: longest wait before retrying empty slots */
+	int64_t min_session_ns;	    /* a peer gone sooner counts as a failed dial (backoff); 0 off */
 	/* Write every outcome into the records with rules.h (no BPF). With BPF
 	 * (false) only what the kernel cannot see is written: local errors and
 	 * rejected handshakes. */

@@ -96,6 +96,8 @@ int manager_on_peer_gone(struct manager *m, const uint8_t id[MUKAN_ID_LEN], int6
 		return -ENOENT;
 	struct mgr_peer *p = &m->peers[i];
 	p->request_out = false;
+	if (m->cfg.min_session_ns > 0 && now - p->since < m->cfg.min_session_ns)
+		mgr_record_short_session(m, id, now);
 	if (p->kind & MGR_PERSISTENT)
 		mgr_persist_lost(m, (uint32_t)i, now);
 	else

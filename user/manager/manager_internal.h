@@ -142,6 +142,7 @@ void mgr_record_outcome(struct manager *m, const struct netaddr *na, int64_t dia
 			int outcome, int err,
 			int64_t now);
 void mgr_sync_ban(struct manager *m, uint32_t slot, int64_t now);
+void mgr_record_short_session(struct manager *m, const uint8_t id[MUKAN_ID_LEN], int64_t now);
 struct mgr_hist *mgr_hist_of(struct manager *m, uint32_t slot);
 void mgr_hist_outcome(struct manager *m, const struct netaddr *na, int outcome, int64_t now);
 

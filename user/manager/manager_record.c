@@ -140,3 +140,12 @@ void mgr_hist_outcome(struct manager *m, const struct netaddr *na, int outcome, 
 	h->attempts++;
 	h->last = now;
 }
+
+/* A connection that ended before a handshake could have finished was no
+ * working peer: a failed dial, backed off like any other (ECONNRESET). */
+void mgr_record_short_session(struct manager *m, const uint8_t id[MUKAN_ID_LEN], int64_t now)
+{
+	struct mukan_peer *p = record_of(m, id);
+	if (p && !(p->flags & MUKAN_PEER_PERSISTENT))
+		record_failure(m, p, MANAGER_OUT_FAILED, ECONNRESET, now);
+}
