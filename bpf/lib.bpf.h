@@ -27,14 +27,35 @@ static __always_inline void key_from_ip6(struct mukan_addr *k, __u32 w0, __u32 w
 	__builtin_memcpy(k->ip + 12, &w3, 4);
 }
 
-/* The record for a key, or NULL when the book does not know the address. */
+static __always_inline int addr_equal(const struct mukan_addr *a, const struct mukan_addr *b)
+{
+	__u32 x[4], y[4];
+	__builtin_memcpy(x, a->ip, sizeof(x));
+	__builtin_memcpy(y, b->ip, sizeof(y));
+	return a->family == b->family && a->pad == b->pad && a->port == b->port && x[0] == y[0] &&
+	       x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+/*
+ * The record for a key, or NULL when the book does not know the address.
+ * The index is only a hint: the slot it names must be in use and hold this
+ * very address, or a stale entry (a slot freed, reused, or written by hand)
+ * would turn into writes and gate decisions about another peer.
+ */
 static __always_inline struct mukan_peer *book_lookup(const struct mukan_addr *k, __u32 *slot)
 {
 	__u32 *s = bpf_map_lookup_elem(&book_idx_v1, k);
 	if (!s)
 		return NULL;
-	*slot = *s;
-	return bpf_map_lookup_elem(&book_v1, s);
+	__u32 idx = *s;
+	struct mukan_peer *p = bpf_map_lookup_elem(&book_v1, &idx);
+	if (!p || MUKAN_LOAD(&p->in_use) != 1)
+		return NULL;
+	struct mukan_addr held = p->addr;
+	if (!addr_equal(&held, k))
+		return NULL;
+	*slot = idx;
+	return p;
 }
 
 /* The config in force: the map's, clamped to safe values. */

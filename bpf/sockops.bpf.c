@@ -59,8 +59,7 @@ static __always_inline void on_connect(struct bpf_sock_ops *skops, struct mukan_
 		return;
 	}
 	__u64 now = bpf_ktime_get_boot_ns();
-	__sync_fetch_and_add(&p->dials, 1);
-	p->last_dial = (__s64)now;
+	rules_record_dial(p, (__s64)now);
 	if (st)
 		__sync_fetch_and_add(&st->connects, 1);
 
@@ -143,10 +142,11 @@ static __always_inline void on_syn_sent_closed(struct bpf_sock_ops *skops, struc
 	struct mukan_config c;
 	config_get(&c);
 	__u64 rand = (__u64)bpf_get_prandom_u32() << 32 | bpf_get_prandom_u32();
-	int banned = rules_record_failure(p, &c, err, (__s64)now, rand);
+	/* Only the failure that starts a ban reports one, not each after it. */
+	int ban_started = rules_record_failure(p, &c, err, (__s64)now, rand);
 	count_error(st, err);
 	emit(MUKAN_EV_FAILED, slot, err, p->failures, k, now);
-	if (banned) {
+	if (ban_started) {
 		if (st)
 			__sync_fetch_and_add(&st->bans, 1);
 		emit(MUKAN_EV_BANNED, slot, err, p->failures, k, now);

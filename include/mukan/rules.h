@@ -2,7 +2,7 @@
 /*
  * rules.h - pure decision rules over a peer record.
  *
- * Static inline, no libc, no loops the verifier would mind: the same text is
+ * Static inline, no libc, only bounded loops: the same text is
  * compiled into the BPF programs and into userspace, so the kernel and the
  * daemon can never disagree on what "bad" or "banned" means.
  */
@@ -88,6 +88,11 @@ static inline int rules_is_bad(const struct mukan_peer *p, __s64 now)
 #define MUKAN_MIN_BAN_NS MUKAN_NS_PER_SEC
 #define MUKAN_MAX_BAN_NS (30 * MUKAN_NS_PER_DAY)
 #define MUKAN_MAX_DIAL_TIMEOUT_MS 60000
+
+/* No run counts this many failed dials of one address (2^31 at one a
+ * millisecond is 24 days without pause): a record that says so was written
+ * by something else, and the count must never reach its wrap at 2^32. */
+#define MUKAN_MAX_RECORD_FAILURES 0x7fffffffu
 
 static inline void rules_config_defaults(struct mukan_config *c)
 {
@@ -175,46 +180,118 @@ static inline int rules_should_ban(const struct mukan_config *c, const struct mu
 }
 
 /*
+ * ---- shared dial fields: atomics ----
+ *
+ * A record's dial fields have several writers at once: the kernel programs on
+ * every CPU and the record writer in userspace. Counters are fetch-and-add
+ * (nothing is lost; whatever follows from the count uses the value this add
+ * produced), times that only move forward (next_dial, ban_until) are raised
+ * with a compare-and-swap "max", single stores are single stores. The same
+ * text compiles for BPF (needs -mcpu=v3 for 32-bit atomics) and userspace.
+ * Retry loops are bounded for the verifier: a CAS only fails when another
+ * writer changed the field in between, and each of those raised it too.
+ */
+#define MUKAN_CAS_TRIES 16
+
+#ifdef __bpf__
+#define MUKAN_LOAD(p) (*(volatile __typeof__(*(p)) *)(p))
+#define MUKAN_STORE(p, v) (*(volatile __typeof__(*(p)) *)(p) = (v))
+#else
+#define MUKAN_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define MUKAN_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#endif
+
+/*
+ * Raise *t to at least v ("never" is below every time). 1 when this call
+ * raised it, with the value it replaced in *was; 0 when it already was
+ * at least v (or every try lost to another writer).
+ */
+static inline int rules_raise_time(__s64 *t, __s64 v, __s64 *was)
+{
+	__s64 old = MUKAN_LOAD(t);
+	for (int i = 0; i < MUKAN_CAS_TRIES; i++) {
+		if (old >= v)
+			return 0;
+		__s64 seen = __sync_val_compare_and_swap(t, old, v);
+		if (seen == old) {
+			*was = old;
+			return 1;
+		}
+		old = seen;
+	}
+	return 0;
+}
+
+/* attempts + 1, stopping at INT32_MAX (a file may start it anywhere); the new value. */
+static inline __s32 rules_attempts_inc(__s32 *a)
+{
+	__s32 old = MUKAN_LOAD(a);
+	for (int i = 0; i < MUKAN_CAS_TRIES; i++) {
+		if (old == 0x7fffffff)
+			return old;
+		__s32 seen = __sync_val_compare_and_swap(a, old, old + 1);
+		if (seen == old)
+			return old + 1;
+		old = seen;
+	}
+	/* Contended every time: count it anyway rather than lose it. */
+	return (__s32)(__sync_fetch_and_add((__u32 *)a, 1) + 1);
+}
+
+/* A ban that ended (or never was) when this one began is a new ban. */
+static inline int rules_ban_started(__s64 was, __s64 now)
+{
+	return was == MUKAN_TIME_NEVER || was <= now;
+}
+
+/*
  * Record a failed dial (refused, timed out, unreachable, local error) the
  * same way wherever it was seen: by the kernel program, or by userspace for
- * the errors the kernel cannot see and when BPF is off. Returns 1 when this
- * failure reached the ban.
+ * the errors the kernel cannot see and when BPF is off. Returns 1 only when
+ * this failure started a ban (the address was not banned before): a ban is
+ * reported once, however many failures follow it.
  */
 static inline int rules_record_failure(struct mukan_peer *p, const struct mukan_config *c,
 				       int err, __s64 now, __u64 rand)
 {
-	__u32 failures = p->failures + 1;
-	p->failures = failures;
-	if (p->attempts < 0x7fffffff)
-		p->attempts += 1; /* upstream MarkAttempt on a failed dial */
-	p->last_attempt = now;
-	p->last_error = err;
-	p->next_dial = now + (__s64)rules_backoff_ns(c, failures, rand);
-	if (!rules_should_ban(c, p))
+	__u32 failures = __sync_fetch_and_add(&p->failures, 1) + 1;
+	rules_attempts_inc(&p->attempts); /* upstream MarkAttempt on a failed dial */
+	MUKAN_STORE(&p->last_attempt, now);
+	MUKAN_STORE(&p->last_error, err);
+	__s64 was = MUKAN_TIME_NEVER;
+	rules_raise_time(&p->next_dial, now + (__s64)rules_backoff_ns(c, failures, rand), &was);
+	if ((MUKAN_LOAD(&p->flags) & MUKAN_PEER_PERSISTENT) || failures < c->fail_limit)
 		return 0;
-	__s64 until = now + (__s64)c->ban_ns;
-	if (p->ban_until == MUKAN_TIME_NEVER || p->ban_until < until)
-		p->ban_until = until;
-	return 1;
+	if (!rules_raise_time(&p->ban_until, now + (__s64)c->ban_ns, &was))
+		return 0;
+	return rules_ban_started(was, now);
 }
 
 /* Record a dial that reached ESTABLISHED. */
 static inline void rules_record_success(struct mukan_peer *p, __s64 now)
 {
-	p->failures = 0;
-	p->last_error = 0;
-	p->next_dial = MUKAN_TIME_NEVER;
-	p->last_connected = now;
+	MUKAN_STORE(&p->failures, 0);
+	MUKAN_STORE(&p->last_error, 0);
+	MUKAN_STORE(&p->next_dial, MUKAN_TIME_NEVER);
+	MUKAN_STORE(&p->last_connected, now);
+}
+
+/* A dial seen (every outcome counts). */
+static inline void rules_record_dial(struct mukan_peer *p, __s64 now)
+{
+	__sync_fetch_and_add(&p->dials, 1);
+	MUKAN_STORE(&p->last_dial, now);
 }
 
 /* May a connect to this record go out now? (The connect gate's question.) */
 static inline int rules_may_dial(const struct mukan_peer *p, __s64 now)
 {
-	if (p->flags & MUKAN_PEER_PERSISTENT)
+	if (MUKAN_LOAD(&p->flags) & MUKAN_PEER_PERSISTENT)
 		return 1; /* persistent peers follow their own schedule */
-	if (rules_is_banned(p, now))
+	__s64 ban_until = MUKAN_LOAD(&p->ban_until), next_dial = MUKAN_LOAD(&p->next_dial);
+	if (ban_until != MUKAN_TIME_NEVER && ban_until > now)
 		return 0;
-	return p->next_dial == MUKAN_TIME_NEVER || p->next_dial <= now;
+	return next_dial == MUKAN_TIME_NEVER || next_dial <= now;
 }
 
 #endif /* MUKAN_RULES_H */

@@ -21,11 +21,31 @@
 #include "book_internal.h"
 #include "mukan/rules.h"
 
-static int ret_err(char *err, size_t errsz, int code, const char *msg)
+int ret_err(char *err, size_t errsz, int code, const char *msg)
 {
 	if (err && errsz)
 		snprintf(err, errsz, "%s", msg);
 	return code;
+}
+
+/* ---- the book's copy of placement, written out to the slot ------------- */
+
+void shadow_store(struct book *b, uint32_t slot)
+{
+	const struct shadow *h = &b->sh[slot];
+	struct mukan_peer *p = &b->slots[slot];
+	p->addr = h->addr;
+	memcpy(p->id, h->id, MUKAN_ID_LEN);
+	p->bucket_type = h->bucket_type;
+	p->n_buckets = h->n_buckets;
+	for (unsigned i = 0; i < MUKAN_MAX_NEW_BUCKETS_PER_ADDR; i++)
+		p->buckets[i] = i < h->n_buckets ? h->buckets[i] : 0;
+	uint8_t flags = MUKAN_LOAD(&p->flags);
+	flags = h->banned ? (uint8_t)(flags | MUKAN_PEER_BANNED)
+			  : (uint8_t)(flags & ~MUKAN_PEER_BANNED);
+	MUKAN_STORE(&p->flags, flags);
+	/* Last: the kernel takes a slot for a record only once it is whole. */
+	MUKAN_STORE(&p->in_use, (uint8_t)1);
 }
 
 /* ---- buckets -------------------------------------------------------- */
@@ -40,7 +60,7 @@ static struct nonempty *nonempty_of(struct book *b, int type)
 	return type == MUKAN_BUCKET_OLD ? &b->ne_old : &b->ne_new;
 }
 
-static int bucket_push(struct book *b, int type, unsigned idx, uint32_t slot)
+int bucket_push(struct book *b, int type, unsigned idx, uint32_t slot)
 {
 	struct bucket *bk = bucket_of(b, type, idx);
 	if (bk->n == bk->cap) {
@@ -60,7 +80,7 @@ static int bucket_push(struct book *b, int type, unsigned idx, uint32_t slot)
 	return 0;
 }
 
-static void bucket_del(struct book *b, int type, unsigned idx, uint32_t slot)
+void bucket_del(struct book *b, int type, unsigned idx, uint32_t slot)
 {
 	struct bucket *bk = bucket_of(b, type, idx);
 	for (uint32_t i = 0; i < bk->n; i++) {
@@ -78,19 +98,19 @@ static void bucket_del(struct book *b, int type, unsigned idx, uint32_t slot)
 	}
 }
 
-static bool in_bucket(const struct mukan_peer *p, unsigned idx)
+static bool in_bucket(const struct shadow *h, unsigned idx)
 {
-	for (unsigned i = 0; i < p->n_buckets; i++)
-		if (p->buckets[i] == idx)
+	for (unsigned i = 0; i < h->n_buckets; i++)
+		if (h->buckets[i] == idx)
 			return true;
 	return false;
 }
 
 /* ---- counts and the live list ---------------------------------------- */
 
-static void count_in(struct book *b, uint32_t slot)
+void count_in(struct book *b, uint32_t slot)
 {
-	if (b->slots[slot].bucket_type == MUKAN_BUCKET_OLD)
+	if (b->sh[slot].bucket_type == MUKAN_BUCKET_OLD)
 		b->n_old++;
 	else
 		b->n_new++;
@@ -100,7 +120,7 @@ static void count_in(struct book *b, uint32_t slot)
 
 static void count_out(struct book *b, uint32_t slot)
 {
-	if (b->slots[slot].bucket_type == MUKAN_BUCKET_OLD)
+	if (b->sh[slot].bucket_type == MUKAN_BUCKET_OLD)
 		b->n_old--;
 	else
 		b->n_new--;
@@ -117,19 +137,25 @@ static void tell_index(struct book *b, const struct mukan_addr *a, int slot)
 		b->on_index(b->index_ctx, a, slot);
 }
 
-static void index_addr(struct book *b, uint32_t slot)
+/* The address index entry of `a` made true: the record that has it, or none. */
+void tell_index_of(struct book *b, const struct mukan_addr *a)
 {
-	if (slot_table_find_addr(b, &b->slots[slot].addr) >= 0) {
+	tell_index(b, a, slot_table_find_addr(b, a));
+}
+
+void index_addr(struct book *b, uint32_t slot)
+{
+	if (slot_table_find_addr(b, &b->sh[slot].addr) >= 0) {
 		b->addr_dups++;
 		return;
 	}
 	slot_table_put_addr(b, slot);
-	tell_index(b, &b->slots[slot].addr, (int)slot);
+	tell_index(b, &b->sh[slot].addr, (int)slot);
 }
 
-static void unindex_addr(struct book *b, uint32_t slot)
+void unindex_addr(struct book *b, uint32_t slot)
 {
-	const struct mukan_addr *a = &b->slots[slot].addr;
+	const struct mukan_addr *a = &b->sh[slot].addr;
 	if (slot_table_find_addr(b, a) != (int)slot) {
 		b->addr_dups--;
 		return;
@@ -137,7 +163,7 @@ static void unindex_addr(struct book *b, uint32_t slot)
 	slot_table_del_addr(b, slot);
 	/* Another record shares this address: let the table point at it. */
 	for (uint32_t i = 0; b->addr_dups > 0 && i < b->capacity; i++) {
-		if (i != slot && b->slots[i].in_use && mukan_addr_equal(&b->slots[i].addr, a)) {
+		if (i != slot && b->sh[i].state == SHADOW_LIVE && mukan_addr_equal(&b->sh[i].addr, a)) {
 			slot_table_put_addr(b, i);
 			b->addr_dups--;
 			tell_index(b, a, (int)i);
@@ -147,44 +173,67 @@ static void unindex_addr(struct book *b, uint32_t slot)
 	tell_index(b, a, -1);
 }
 
-static void slot_release(struct book *b, uint32_t slot)
+void free_list_push(struct book *b, uint32_t slot)
 {
-	struct mukan_peer *p = &b->slots[slot];
-	if (p->flags & MUKAN_PEER_BANNED)
-		b->n_banned--;
-	slot_table_del_id(b, slot);
-	unindex_addr(b, slot);
-	memset(p, 0, sizeof(*p));
+	if (b->sh[slot].on_free_list)
+		return;
+	b->sh[slot].on_free_list = 1;
 	b->free_list[b->n_free++] = slot;
 }
 
-static void drop_from_buckets(struct book *b, uint32_t slot)
+/* Out of every index, the slot emptied and free (the record must be in no bucket). */
+void slot_release(struct book *b, uint32_t slot)
 {
+	struct shadow *h = &b->sh[slot];
 	struct mukan_peer *p = &b->slots[slot];
-	if (p->n_buckets == 0)
+	if (h->banned)
+		b->n_banned--;
+	slot_table_del_id(b, slot);
+	unindex_addr(b, slot);
+	/* The kernel stops taking the slot before its fields go. */
+	MUKAN_STORE(&p->in_use, (uint8_t)0);
+	memset(p, 0, sizeof(*p));
+	memset(h, 0, sizeof(*h));
+	free_list_push(b, slot);
+}
+
+void drop_from_buckets(struct book *b, uint32_t slot)
+{
+	struct shadow *h = &b->sh[slot];
+	if (h->n_buckets == 0)
 		return;
-	for (unsigned i = 0; i < p->n_buckets; i++)
-		bucket_del(b, p->bucket_type, p->buckets[i], slot);
-	p->n_buckets = 0;
+	for (unsigned i = 0; i < h->n_buckets; i++)
+		bucket_del(b, h->bucket_type, h->buckets[i], slot);
+	h->n_buckets = 0;
 	count_out(b, slot);
 }
 
 /* The ban that ends soonest gives up its slot when every slot is taken. */
-static int slot_alloc(struct book *b)
+int slot_alloc(struct book *b)
 {
-	if (b->n_free == 0) {
-		int victim = -1;
-		for (uint32_t i = 0; i < b->capacity; i++) {
-			const struct mukan_peer *p = &b->slots[i];
-			if ((p->flags & MUKAN_PEER_BANNED) &&
-			    (victim < 0 || p->ban_until < b->slots[victim].ban_until))
-				victim = (int)i;
-		}
-		if (victim < 0)
-			return -ENOSPC;
-		slot_release(b, (uint32_t)victim);
+	while (b->n_free > 0) {
+		uint32_t s = b->free_list[--b->n_free];
+		b->sh[s].on_free_list = 0;
+		if (b->sh[s].state == SHADOW_FREE) /* quarantined since it was freed: skip */
+			return (int)s;
 	}
-	return (int)b->free_list[--b->n_free];
+	int victim = -1;
+	int64_t victim_end = 0;
+	for (uint32_t i = 0; i < b->capacity; i++) {
+		if (b->sh[i].state != SHADOW_LIVE || !b->sh[i].banned)
+			continue;
+		int64_t end = MUKAN_LOAD(&b->slots[i].ban_until);
+		if (victim < 0 || end < victim_end) {
+			victim = (int)i;
+			victim_end = end;
+		}
+	}
+	if (victim < 0)
+		return -ENOSPC;
+	slot_release(b, (uint32_t)victim);
+	b->sh[victim].on_free_list = 0;
+	b->n_free--; /* slot_release pushed it: take it back */
+	return victim;
 }
 
 /* ---- life cycle ------------------------------------------------------- */
@@ -217,19 +266,22 @@ int book_new(struct book **out, const struct book_opts *opts)
 		b->slots = calloc(b->capacity, sizeof(*b->slots));
 		b->own_slots = true;
 	}
+	b->sh = calloc(b->capacity, sizeof(*b->sh));
 	b->free_list = malloc(b->capacity * sizeof(uint32_t));
 	b->live = malloc(b->capacity * sizeof(uint32_t));
 	b->live_pos = malloc(b->capacity * sizeof(uint32_t));
 	b->mark = calloc(b->capacity, sizeof(uint32_t));
-	if (!b->slots || !b->free_list || !b->live || !b->live_pos || !b->mark ||
+	if (!b->slots || !b->sh || !b->free_list || !b->live || !b->live_pos || !b->mark ||
 	    slot_table_init(&b->by_id, b->capacity) < 0 ||
 	    slot_table_init(&b->by_addr, b->capacity) < 0) {
 		book_free(b);
 		return -ENOMEM;
 	}
+	b->now = MUKAN_TIME_NEVER;
+	/* Slots that hold something wait for book_reindex. */
 	for (uint32_t i = b->capacity; i-- > 0;)
-		if (!b->slots[i].in_use)
-			b->free_list[b->n_free++] = i;
+		if (MUKAN_LOAD(&b->slots[i].in_use) == 0)
+			free_list_push(b, i);
 
 	/* Upstream: 24 random hex characters; ours also keeps the hash key. */
 	uint8_t raw[12 + BOOK_HASH_KEY_LEN + sizeof(b->table_key)];
@@ -263,6 +315,7 @@ void book_free(struct book *b)
 	slot_table_free(&b->by_addr);
 	if (b->own_slots)
 		free(b->slots);
+	free(b->sh);
 	free(b->free_list);
 	free(b->live);
 	free(b->live_pos);
@@ -310,7 +363,7 @@ void book_peer_src(const struct mukan_peer *p, struct netaddr *src)
 	src->a = p->src;
 }
 
-static unsigned new_bucket_for(const struct book *b, const struct mukan_peer *p)
+unsigned new_bucket_for(const struct book *b, const struct mukan_peer *p)
 {
 	struct netaddr addr, src;
 	book_peer_addr(p, &addr);
@@ -318,53 +371,91 @@ static unsigned new_bucket_for(const struct book *b, const struct mukan_peer *p)
 	return placement_new_bucket(&b->keys, &addr, &src);
 }
 
+/* new_bucket_for with the identity from the book's copy (the source is not placement). */
+static unsigned new_bucket_of(const struct book *b, uint32_t slot)
+{
+	struct mukan_peer p = b->slots[slot];
+	p.addr = b->sh[slot].addr;
+	memcpy(p.id, b->sh[slot].id, MUKAN_ID_LEN);
+	return new_bucket_for(b, &p);
+}
+
+static unsigned old_bucket_of(const struct book *b, uint32_t slot)
+{
+	struct netaddr addr = { .has_id = true, .a = b->sh[slot].addr };
+	memcpy(addr.id, b->sh[slot].id, MUKAN_ID_LEN);
+	return placement_old_bucket(&b->keys, &addr);
+}
+
 static void remove_from_bucket(struct book *b, uint32_t slot, unsigned idx)
 {
-	struct mukan_peer *p = &b->slots[slot];
-	bucket_del(b, p->bucket_type, idx, slot);
-	for (unsigned i = 0; i < p->n_buckets; i++) {
-		if (p->buckets[i] == idx) {
-			p->buckets[i] = p->buckets[--p->n_buckets];
+	struct shadow *h = &b->sh[slot];
+	bucket_del(b, h->bucket_type, idx, slot);
+	for (unsigned i = 0; i < h->n_buckets; i++) {
+		if (h->buckets[i] == idx) {
+			h->buckets[i] = h->buckets[--h->n_buckets];
 			break;
 		}
 	}
-	if (p->n_buckets == 0) {
+	if (h->n_buckets == 0) {
 		/* Upstream drops an address with no bucket left from the book. */
 		count_out(b, slot);
 		slot_release(b, slot);
+		b->n_expired++;
+		return;
 	}
+	shadow_store(b, slot);
 }
 
-/* expireNew: the first bad entry, else the one attempted longest ago. */
+/* Is the record in `slot` bad (upstream isBad), judged with the book's bucket type? */
+static bool slot_is_bad(const struct book *b, uint32_t slot, int64_t now)
+{
+	struct mukan_peer p = b->slots[slot];
+	p.bucket_type = b->sh[slot].bucket_type;
+	return rules_is_bad(&p, now);
+}
+
+/*
+ * expireNew: the first bad entry, else the one attempted longest ago. Without
+ * any time given yet (b->now never set) badness cannot be judged: the oldest.
+ */
 static void expire_new(struct book *b, unsigned idx, int64_t now)
 {
 	struct bucket *bk = &b->new_b[idx];
 	uint32_t victim = bk->slot[0];
 	for (uint32_t i = 0; i < bk->n; i++) {
-		if (rules_is_bad(&b->slots[bk->slot[i]], now)) {
+		if (now != MUKAN_TIME_NEVER && slot_is_bad(b, bk->slot[i], now)) {
 			remove_from_bucket(b, bk->slot[i], idx);
 			return;
 		}
-		if (b->slots[bk->slot[i]].last_attempt < b->slots[victim].last_attempt)
+		if (MUKAN_LOAD(&b->slots[bk->slot[i]].last_attempt) <
+		    MUKAN_LOAD(&b->slots[victim].last_attempt))
 			victim = bk->slot[i];
 	}
 	remove_from_bucket(b, victim, idx);
 }
 
-/* addToNewBucket: 1 when added, 0 when it was there already. */
-static int add_to_new_bucket(struct book *b, uint32_t slot, unsigned idx, int64_t now)
+/* Upstream's capacity check, `len > size` before an insert: at most 65 after it. */
+void make_room_new(struct book *b, unsigned idx)
 {
-	struct mukan_peer *p = &b->slots[slot];
-	if (in_bucket(p, idx))
-		return 0;
 	if (b->new_b[idx].n > BOOK_NEW_BUCKET_SIZE)
-		expire_new(b, idx, now);
+		expire_new(b, idx, b->now);
+}
+
+/* addToNewBucket: 1 when added, 0 when it was there already. */
+static int add_to_new_bucket(struct book *b, uint32_t slot, unsigned idx)
+{
+	struct shadow *h = &b->sh[slot];
+	if (in_bucket(h, idx))
+		return 0;
+	make_room_new(b, idx);
 	int err = bucket_push(b, MUKAN_BUCKET_NEW, idx, slot);
 	if (err < 0)
 		return err;
-	p->buckets[p->n_buckets++] = (uint16_t)idx;
-	if (p->n_buckets == 1)
+	h->buckets[h->n_buckets++] = (uint16_t)idx;
+	if (h->n_buckets == 1)
 		count_in(b, slot);
+	shadow_store(b, slot);
 	return 1;
 }
 
@@ -372,44 +463,57 @@ static uint32_t oldest_in(const struct bucket *bk, const struct mukan_peer *slot
 {
 	uint32_t oldest = bk->slot[0];
 	for (uint32_t i = 1; i < bk->n; i++)
-		if (slots[bk->slot[i]].last_attempt < slots[oldest].last_attempt)
+		if (MUKAN_LOAD(&slots[bk->slot[i]].last_attempt) <
+		    MUKAN_LOAD(&slots[oldest].last_attempt))
 			oldest = bk->slot[i];
 	return oldest;
 }
 
-static int move_to_old(struct book *b, uint32_t slot, int64_t now)
+/* A full old bucket demotes its oldest entry to a new bucket, for real (upstream loses it). */
+int make_room_old(struct book *b, unsigned idx)
 {
-	struct mukan_peer *p = &b->slots[slot];
-	struct netaddr addr;
-	book_peer_addr(p, &addr);
-	unsigned oi = placement_old_bucket(&b->keys, &addr);
+	if (b->old_b[idx].n <= BOOK_OLD_BUCKET_SIZE)
+		return 0;
+	uint32_t oldest = oldest_in(&b->old_b[idx], b->slots);
+	drop_from_buckets(b, oldest);
+	b->sh[oldest].bucket_type = MUKAN_BUCKET_NEW;
+	int err = add_to_new_bucket(b, oldest, new_bucket_of(b, oldest));
+	return err < 0 ? err : 0;
+}
+
+static int move_to_old(struct book *b, uint32_t slot)
+{
+	struct shadow *h = &b->sh[slot];
+	unsigned oi = old_bucket_of(b, slot);
 
 	drop_from_buckets(b, slot);
-	p->bucket_type = MUKAN_BUCKET_OLD;
-	if (b->old_b[oi].n > BOOK_OLD_BUCKET_SIZE) {
-		/* Full: demote the oldest to a new bucket, for real (upstream loses it). */
-		uint32_t oldest = oldest_in(&b->old_b[oi], b->slots);
-		drop_from_buckets(b, oldest);
-		b->slots[oldest].bucket_type = MUKAN_BUCKET_NEW;
-		int err = add_to_new_bucket(b, oldest, new_bucket_for(b, &b->slots[oldest]), now);
-		if (err < 0)
-			return err;
-	}
-	int err = bucket_push(b, MUKAN_BUCKET_OLD, oi, slot);
-	if (err < 0)
+	h->bucket_type = MUKAN_BUCKET_OLD;
+	int err = make_room_old(b, oi);
+	if (err == 0)
+		err = bucket_push(b, MUKAN_BUCKET_OLD, oi, slot);
+	if (err < 0) {
+		shadow_store(b, slot);
 		return err;
-	p->buckets[0] = (uint16_t)oi;
-	p->n_buckets = 1;
+	}
+	h->buckets[0] = (uint16_t)oi;
+	h->n_buckets = 1;
 	count_in(b, slot);
+	shadow_store(b, slot);
 	return 0;
+}
+
+void book_set_now(struct book *b, int64_t now)
+{
+	b->now = now;
 }
 
 int book_add(struct book *b, const struct netaddr *addr, const struct netaddr *src, int64_t now)
 {
 	if (!addr || !src || !addr->has_id || !ip_is_valid(&addr->a))
 		return -EINVAL;
+	b->now = now;
 	int slot = slot_table_find_id(b, addr->id);
-	if (slot >= 0 && (b->slots[slot].flags & MUKAN_PEER_BANNED))
+	if (slot >= 0 && b->sh[slot].banned)
 		return -EACCES;
 	if (book_is_private_id(b, addr->id) || (src->has_id && book_is_private_id(b, src->id)))
 		return -EPERM;
@@ -419,16 +523,16 @@ int book_add(struct book *b, const struct netaddr *addr, const struct netaddr *s
 		return -ENETUNREACH;
 
 	if (slot >= 0) {
-		struct mukan_peer *p = &b->slots[slot];
-		if (p->bucket_type == MUKAN_BUCKET_OLD)
+		const struct shadow *h = &b->sh[slot];
+		if (h->bucket_type == MUKAN_BUCKET_OLD)
 			return 0;
-		if (p->n_buckets >= MUKAN_MAX_NEW_BUCKETS_PER_ADDR)
+		if (h->n_buckets >= MUKAN_MAX_NEW_BUCKETS_PER_ADDR)
 			return 0;
 		/* The more buckets it is in, the less likely one more. */
-		if (rng_below(&b->rng, 2u * p->n_buckets) != 0)
+		if (rng_below(&b->rng, 2u * h->n_buckets) != 0)
 			return 0;
 		return add_to_new_bucket(b, (uint32_t)slot,
-					 placement_new_bucket(&b->keys, addr, src), now);
+					 placement_new_bucket(&b->keys, addr, src));
 	}
 
 	slot = slot_alloc(b);
@@ -436,15 +540,11 @@ int book_add(struct book *b, const struct netaddr *addr, const struct netaddr *s
 		return slot;
 	struct mukan_peer *p = &b->slots[slot];
 	memset(p, 0, sizeof(*p));
-	p->addr = addr->a;
 	p->src = src->a;
-	memcpy(p->id, addr->id, MUKAN_ID_LEN);
 	if (src->has_id)
 		memcpy(p->src_id, src->id, MUKAN_ID_LEN);
 	else
 		p->flags |= MUKAN_PEER_SRC_NO_ID;
-	p->in_use = 1;
-	p->bucket_type = MUKAN_BUCKET_NEW;
 	/* Upstream starts LastAttempt at now; is-bad reads it as "last seen". */
 	p->last_attempt = now;
 	p->last_success = MUKAN_TIME_NEVER;
@@ -452,9 +552,17 @@ int book_add(struct book *b, const struct netaddr *addr, const struct netaddr *s
 	p->next_dial = MUKAN_TIME_NEVER;
 	p->last_dial = MUKAN_TIME_NEVER;
 	p->last_connected = MUKAN_TIME_NEVER;
+	struct shadow *h = &b->sh[slot];
+	memset(h, 0, sizeof(*h));
+	h->state = SHADOW_LIVE;
+	h->addr = addr->a;
+	memcpy(h->id, addr->id, MUKAN_ID_LEN);
+	h->bucket_type = MUKAN_BUCKET_NEW;
 	slot_table_put_id(b, (uint32_t)slot);
+	/* The kernel may see the index entry first: it takes the slot only once
+	 * add_to_new_bucket has written the record out (in_use last). */
 	index_addr(b, (uint32_t)slot);
-	int err = add_to_new_bucket(b, (uint32_t)slot, placement_new_bucket(&b->keys, addr, src), now);
+	int err = add_to_new_bucket(b, (uint32_t)slot, placement_new_bucket(&b->keys, addr, src));
 	if (err < 0) {
 		slot_release(b, (uint32_t)slot);
 		return err;
@@ -476,7 +584,7 @@ int book_remove(struct book *b, const uint8_t id[MUKAN_ID_LEN])
 static int live_slot(const struct book *b, const uint8_t id[MUKAN_ID_LEN])
 {
 	int slot = slot_table_find_id(b, id);
-	if (slot >= 0 && (b->slots[slot].flags & MUKAN_PEER_BANNED))
+	if (slot >= 0 && b->sh[slot].banned)
 		return -EACCES;
 	return slot;
 }
@@ -486,9 +594,10 @@ int book_mark_attempt(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t no
 	int slot = live_slot(b, id);
 	if (slot < 0)
 		return slot;
-	b->slots[slot].last_attempt = now;
-	if (b->slots[slot].attempts < INT32_MAX) /* a file may start it anywhere */
-		b->slots[slot].attempts++;
+	b->now = now;
+	struct mukan_peer *p = &b->slots[slot];
+	MUKAN_STORE(&p->last_attempt, now);
+	rules_attempts_inc(&p->attempts); /* a file may start it anywhere: stops at INT32_MAX */
 	return 0;
 }
 
@@ -497,12 +606,13 @@ int book_mark_good(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t now)
 	int slot = live_slot(b, id);
 	if (slot < 0)
 		return slot;
+	b->now = now;
 	struct mukan_peer *p = &b->slots[slot];
-	p->last_attempt = now;
-	p->attempts = 0;
-	p->last_success = now;
-	if (p->bucket_type == MUKAN_BUCKET_NEW)
-		return move_to_old(b, (uint32_t)slot, now);
+	MUKAN_STORE(&p->last_attempt, now);
+	MUKAN_STORE(&p->attempts, 0);
+	MUKAN_STORE(&p->last_success, now);
+	if (b->sh[slot].bucket_type == MUKAN_BUCKET_NEW)
+		return move_to_old(b, (uint32_t)slot);
 	return 0;
 }
 
@@ -511,33 +621,47 @@ int book_mark_bad(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t ban_ns
 	int slot = slot_table_find_id(b, id);
 	if (slot < 0)
 		return slot;
+	b->now = now;
 	struct mukan_peer *p = &b->slots[slot];
-	if (p->flags & MUKAN_PEER_PERSISTENT)
+	struct shadow *h = &b->sh[slot];
+	if (MUKAN_LOAD(&p->flags) & MUKAN_PEER_PERSISTENT)
 		return -EPERM; /* persistent peers are never banned */
-	if (p->flags & MUKAN_PEER_BANNED)
+	if (h->banned)
 		return 0; /* upstream: a bad peer is not banned again */
-	int64_t until = now + ban_ns;
-	if (p->ban_until == MUKAN_TIME_NEVER || p->ban_until < until)
-		p->ban_until = until;
+	/* Whatever a caller asks for (a network message may say anything), a ban
+	 * lasts as long as the rules allow, and its end never overflows. */
+	if (ban_ns < MUKAN_MIN_BAN_NS)
+		ban_ns = MUKAN_MIN_BAN_NS;
+	if (ban_ns > MUKAN_MAX_BAN_NS)
+		ban_ns = MUKAN_MAX_BAN_NS;
+	__s64 until;
+	if (__builtin_add_overflow(now, ban_ns, &until))
+		until = INT64_MAX;
+	__s64 was;
+	rules_raise_time(&p->ban_until, until, &was);
 	drop_from_buckets(b, (uint32_t)slot);
-	p->bucket_type = MUKAN_BUCKET_NONE;
-	p->flags |= MUKAN_PEER_BANNED;
+	h->bucket_type = MUKAN_BUCKET_NONE;
+	h->banned = 1;
 	b->n_banned++;
+	shadow_store(b, (uint32_t)slot);
 	return 0;
 }
 
 unsigned book_reinstate(struct book *b, int64_t now)
 {
 	unsigned n = 0;
+	b->now = now;
 	for (uint32_t i = 0; i < b->capacity && b->n_banned > 0; i++) {
-		struct mukan_peer *p = &b->slots[i];
-		if (!p->in_use || !(p->flags & MUKAN_PEER_BANNED) || rules_is_banned(p, now))
+		struct shadow *h = &b->sh[i];
+		if (h->state != SHADOW_LIVE || !h->banned || rules_is_banned(&b->slots[i], now))
 			continue;
-		p->flags &= (uint8_t)~MUKAN_PEER_BANNED;
+		h->banned = 0;
 		b->n_banned--;
-		p->bucket_type = MUKAN_BUCKET_NEW;
-		if (add_to_new_bucket(b, i, new_bucket_for(b, p), now) > 0)
+		h->bucket_type = MUKAN_BUCKET_NEW;
+		if (add_to_new_bucket(b, i, new_bucket_of(b, i)) > 0)
 			n++;
+		else
+			shadow_store(b, i);
 	}
 	return n;
 }
@@ -546,13 +670,13 @@ bool book_is_banned(const struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_
 {
 	(void)now; /* upstream IsBanned: in the ban list, ended or not */
 	int slot = slot_table_find_id(b, id);
-	return slot >= 0 && (b->slots[slot].flags & MUKAN_PEER_BANNED);
+	return slot >= 0 && b->sh[slot].banned;
 }
 
 bool book_is_good(const struct book *b, const uint8_t id[MUKAN_ID_LEN])
 {
 	int slot = live_slot(b, id);
-	return slot >= 0 && b->slots[slot].bucket_type == MUKAN_BUCKET_OLD;
+	return slot >= 0 && b->sh[slot].bucket_type == MUKAN_BUCKET_OLD;
 }
 
 bool book_need_more(const struct book *b)
@@ -647,112 +771,28 @@ uint32_t book_bucket_at(const struct book *b, int type, unsigned idx, uint32_t i
 int book_next_slot(const struct book *b, uint32_t from)
 {
 	for (uint32_t i = from; i < b->capacity; i++)
-		if (b->slots[i].in_use)
+		if (b->sh[i].state == SHADOW_LIVE)
 			return (int)i;
 	return -ENOENT;
 }
 
-/* ---- records from a file or a pinned map -------------------------------- */
-
-/* Index the record already in `slot` as its fields describe it. */
-static int index_record(struct book *b, uint32_t slot, char *err, size_t errsz)
+bool book_record(const struct book *b, uint32_t slot, struct mukan_peer *out)
 {
-	struct mukan_peer *p = &b->slots[slot];
-	if (p->addr.family != MUKAN_AF_INET && p->addr.family != MUKAN_AF_INET6)
-		return ret_err(err, errsz, -EINVAL, "address family is neither IPv4 nor IPv6");
-	if (slot_table_find_id(b, p->id) >= 0)
-		return ret_err(err, errsz, -EEXIST, "node ID appears twice");
-	p->in_use = 1;
-	if (p->flags & MUKAN_PEER_BANNED) {
-		p->bucket_type = MUKAN_BUCKET_NONE;
-		p->n_buckets = 0;
-		b->n_banned++;
-	} else if (p->bucket_type != MUKAN_BUCKET_NEW && p->bucket_type != MUKAN_BUCKET_OLD) {
-		return ret_err(err, errsz, -EINVAL, "bucket_type must be 1 (new) or 2 (old)");
-	} else {
-		unsigned limit = p->bucket_type == MUKAN_BUCKET_OLD ? BOOK_OLD_BUCKETS : BOOK_NEW_BUCKETS;
-		if (p->n_buckets > MUKAN_MAX_NEW_BUCKETS_PER_ADDR)
-			return ret_err(err, errsz, -EINVAL, "more than 4 buckets");
-		unsigned n = 0;
-		for (unsigned i = 0; i < p->n_buckets; i++) {
-			if (p->buckets[i] >= limit)
-				return ret_err(err, errsz, -ERANGE, "bucket index out of range");
-			bool seen = false; /* a file may list a bucket twice */
-			for (unsigned j = 0; j < n; j++)
-				seen = seen || p->buckets[j] == p->buckets[i];
-			if (!seen)
-				p->buckets[n++] = p->buckets[i];
-		}
-		p->n_buckets = (uint8_t)n;
-		if (n == 0) {
-			/* No bucket listed: place it where upstream would. */
-			struct netaddr addr;
-			book_peer_addr(p, &addr);
-			p->buckets[0] = (uint16_t)(p->bucket_type == MUKAN_BUCKET_OLD
-							   ? placement_old_bucket(&b->keys, &addr)
-							   : new_bucket_for(b, p));
-			p->n_buckets = 1;
-		}
-		for (unsigned i = 0; i < p->n_buckets; i++) {
-			int e = bucket_push(b, p->bucket_type, p->buckets[i], slot);
-			if (e < 0) {
-				for (unsigned j = 0; j < i; j++)
-					bucket_del(b, p->bucket_type, p->buckets[j], slot);
-				return ret_err(err, errsz, e, "out of memory");
-			}
-		}
-		count_in(b, slot);
-	}
-	slot_table_put_id(b, slot);
-	index_addr(b, slot);
-	return 0;
+	if (slot >= b->capacity || b->sh[slot].state != SHADOW_LIVE)
+		return false;
+	const struct shadow *h = &b->sh[slot];
+	*out = b->slots[slot];
+	out->in_use = 1;
+	out->addr = h->addr;
+	memcpy(out->id, h->id, MUKAN_ID_LEN);
+	out->bucket_type = h->bucket_type;
+	out->n_buckets = h->n_buckets;
+	for (unsigned i = 0; i < MUKAN_MAX_NEW_BUCKETS_PER_ADDR; i++)
+		out->buckets[i] = i < h->n_buckets ? h->buckets[i] : 0;
+	out->flags = h->banned ? (uint8_t)(out->flags | MUKAN_PEER_BANNED)
+			       : (uint8_t)(out->flags & ~MUKAN_PEER_BANNED);
+	return true;
 }
 
-int book_insert_record(struct book *b, const struct mukan_peer *rec, char *err, size_t errsz)
-{
-	if (slot_table_find_id(b, rec->id) >= 0)
-		return ret_err(err, errsz, -EEXIST, "node ID appears twice");
-	int slot = slot_alloc(b);
-	if (slot < 0)
-		return ret_err(err, errsz, slot, "more records than the book's capacity");
-	b->slots[slot] = *rec;
-	int e = index_record(b, (uint32_t)slot, err, errsz);
-	if (e < 0) {
-		memset(&b->slots[slot], 0, sizeof(b->slots[slot]));
-		b->free_list[b->n_free++] = (uint32_t)slot;
-		return e;
-	}
-	return slot;
-}
+uint32_t book_n_expired(const struct book *b) { return b->n_expired; }
 
-int book_reindex(struct book *b, char *err, size_t errsz)
-{
-	int n = 0;
-	for (uint32_t i = 0; i < b->capacity; i++) {
-		if (!b->slots[i].in_use)
-			continue;
-		int e = index_record(b, i, err, errsz);
-		if (e < 0)
-			return e;
-		n++;
-	}
-	return n;
-}
-
-int book_resync(struct book *b, char *err, size_t errsz)
-{
-	/* Forget every index; the slots are the truth. */
-	for (int i = 0; i < BOOK_NEW_BUCKETS; i++)
-		b->new_b[i].n = 0;
-	for (int i = 0; i < BOOK_OLD_BUCKETS; i++)
-		b->old_b[i].n = 0;
-	b->ne_new.n = b->ne_old.n = 0;
-	memset(b->by_id.cell, 0, (b->by_id.mask + 1) * sizeof(*b->by_id.cell));
-	memset(b->by_addr.cell, 0, (b->by_addr.mask + 1) * sizeof(*b->by_addr.cell));
-	b->n_new = b->n_old = b->n_banned = b->n_live = b->addr_dups = 0;
-	b->n_free = 0;
-	for (uint32_t i = b->capacity; i-- > 0;)
-		if (!b->slots[i].in_use)
-			b->free_list[b->n_free++] = i;
-	return book_reindex(b, err, errsz);
-}

@@ -134,23 +134,126 @@ void book_peer_addr(const struct mukan_peer *p, struct netaddr *addr);
 void book_peer_src(const struct mukan_peer *p, struct netaddr *src);
 
 /*
+ * The record in a slot as the book holds it: a copy of the slot taken once,
+ * with the identity and placement fields from the book's own copy (what the
+ * book's buckets say, whatever the shared slot says meanwhile). For saving
+ * and showing. Returns false for a slot that holds no indexed record.
+ */
+bool book_record(const struct book *b, uint32_t slot, struct mukan_peer *out);
+
+/*
+ * The time inserts judge "bad" by when a full bucket must give up an entry
+ * (book_insert_record, book_reindex, book_resync take no time of their own).
+ * Every operation that takes `now` sets it too.
+ */
+void book_set_now(struct book *b, int64_t now);
+
+/*
  * Insert a record as a file describes it: its bucket type and bucket list
  * are kept as given (a list that is empty is recomputed). A record flagged
  * MUKAN_PEER_BANNED goes to the ban list. Returns the slot, or -errno with
  * a reason in err: duplicate ID, bucket index out of range, wrong type.
+ *
+ * Buckets hold at most 65 entries on every path, as upstream's add allows:
+ * a record listed in a full new bucket first expires an entry of it (the
+ * first bad one, else the one attempted longest ago; an entry left in no
+ * bucket leaves the book and is counted in book_n_expired); a record listed
+ * in a full old bucket first moves that bucket's longest-unattempted entry
+ * back to a new bucket, as marking good does.
  */
 int book_insert_record(struct book *b, const struct mukan_peer *rec, char *err, size_t errsz);
+/* Records that left the book because a new bucket was full (since book_new). */
+uint32_t book_n_expired(const struct book *b);
+
+/* ---- records in shared memory: checks, quarantine, repair ---------------- */
+
+/* What can be wrong with a record found in a slot. */
+enum book_problem {
+	BOOK_OK = 0,
+	BOOK_BAD_IN_USE,       /* in_use is neither 0 nor 1 */
+	BOOK_BAD_FAMILY,       /* neither IPv4 nor IPv6: the address is unknown */
+	BOOK_BAD_ADDR_BYTES,   /* pad, or bytes past an IPv4 address, are not zero */
+	BOOK_BAD_FLAGS,	       /* flag bits no version defines */
+	BOOK_BAD_BUCKET_TYPE,  /* not banned, and neither new (1) nor old (2) */
+	BOOK_BAD_N_BUCKETS,    /* more than 4 buckets */
+	BOOK_BAD_BUCKET_INDEX, /* a bucket number past the bucket count */
+	BOOK_BAD_COUNTER,      /* failures beyond any real count */
+	BOOK_DUP_ID,	       /* another record has this node ID */
+	BOOK_CHANGED,	       /* its address or node ID changed under the book */
+	BOOK_PROBLEM_COUNT,
+};
+
+/* One short phrase for people ("bucket index out of range"). */
+const char *book_problem_text(enum book_problem p);
+
+/*
+ * What is wrong with a record on its own (everything but duplicates), for a
+ * copy taken once: BOOK_OK when nothing is. A free slot (in_use 0) is fine.
+ */
+enum book_problem book_record_problem(const struct mukan_peer *p);
+
+/*
+ * Records of a shared slot store are checked whenever they are read
+ * (book_reindex, book_resync, book_verify_some): a bad one is quarantined,
+ * i.e. left out of every bucket and table, its address taken out of the
+ * address index (on_index), its slot neither used nor reused, and the rest
+ * of the book goes on. The hook hears of each quarantine once, when it
+ * happens or, for those before it was set, when it is set.
+ */
+typedef void (*book_quarantine_fn)(void *ctx, uint32_t slot, enum book_problem why,
+				   const struct mukan_peer *seen);
+void book_set_quarantine_hook(struct book *b, book_quarantine_fn fn, void *ctx);
+uint32_t book_n_quarantined(const struct book *b);
+/* The next quarantined slot at or after `from`, or -ENOENT; *why says what was wrong. */
+int book_next_quarantined(const struct book *b, uint32_t from, enum book_problem *why);
+
+/* What the last book_reindex / book_resync found. */
+struct book_sync_tally {
+	uint32_t indexed;     /* records indexed */
+	uint32_t quarantined; /* records left out, bad or duplicate */
+	uint32_t changed;     /* resync: slots that differed from the book's copy */
+	uint32_t expired;     /* records that left the book because a bucket was full */
+};
+const struct book_sync_tally *book_last_sync(const struct book *b);
 
 /*
  * Re-index records already present in the slot store (a pinned map that
- * outlived the daemon). Returns the number indexed or -errno.
+ * outlived the daemon). Each slot is copied once and checked; bad records
+ * and later duplicates of a node ID are quarantined, never a reason to stop.
+ * Returns the number indexed or -ENOMEM.
  */
 int book_reindex(struct book *b, char *err, size_t errsz);
 
 /*
  * Rebuild every index from the slots, after another process (the operator's
- * CLI) changed records in a shared slot store. Returns the number indexed.
+ * CLI) changed records in a shared slot store: valid records are taken as
+ * they now are, bad ones quarantined (book_last_sync has the counts).
+ * Returns the number indexed.
  */
 int book_resync(struct book *b, char *err, size_t errsz);
+
+/*
+ * Check up to n slots against the book's copy, going on where the last call
+ * stopped (call it often with a small n: the whole store is covered every
+ * capacity / n calls). A record whose placement fields were changed under
+ * the book gets the book's placement back; one whose identity changed, that
+ * appeared in a free slot, or that is bad, is quarantined.
+ */
+struct book_verify_tally {
+	uint32_t checked, restored, quarantined;
+};
+void book_verify_some(struct book *b, uint32_t n, struct book_verify_tally *t);
+
+/*
+ * A quarantined record back into the book: what can be fixed is fixed
+ * (placement recomputed under the book's keys, unknown flags and stray
+ * address bytes cleared, an impossible failure count cut to the largest
+ * fail_limit), then it is indexed like any other. -EINVAL with the reason in
+ * err when it cannot be (unknown family, the node ID is in another record,
+ * not quarantined).
+ */
+int book_repair(struct book *b, uint32_t slot, char *err, size_t errsz);
+/* Drop a quarantined record: its slot becomes free. -EINVAL when not quarantined. */
+int book_drop(struct book *b, uint32_t slot);
 
 #endif /* MUKAN_BOOK_H */

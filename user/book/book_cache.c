@@ -60,8 +60,8 @@ int book_cache_write(const struct book *b, const char *json_path, const char *js
 		     const struct book_file_opts *fo)
 {
 	uint32_t n = 0;
-	for (uint32_t i = 0; i < b->capacity; i++)
-		n += b->slots[i].in_use != 0;
+	for (int s = book_next_slot(b, 0); s >= 0; s = book_next_slot(b, (uint32_t)s + 1))
+		n++;
 	size_t size = sizeof(struct cache_header) + (size_t)n * sizeof(struct mukan_peer) + 8;
 	uint8_t *buf = calloc(1, size);
 	if (!buf)
@@ -79,9 +79,11 @@ int book_cache_write(const struct book *b, const char *json_path, const char *js
 	memcpy(h->hash_key, b->hash_key, BOOK_HASH_KEY_LEN);
 	h->hash_key_from_file = 1; /* once saved, the file has its hash key */
 	struct mukan_peer *rec = (struct mukan_peer *)(buf + sizeof(*h));
-	for (uint32_t i = 0; i < b->capacity; i++)
-		if (b->slots[i].in_use)
-			*rec++ = b->slots[i];
+	for (uint32_t i = 0; i < b->capacity && n > 0; i++)
+		if (book_record(b, i, rec)) {
+			rec++;
+			n--;
+		}
 	uint64_t sum = hash(buf, size - 8);
 	memcpy(buf + size - 8, &sum, 8);
 	char path[4160];
@@ -142,6 +144,7 @@ int book_cache_load(const char *json_path, const char *json, size_t len,
 		goto out;
 	book_set_key(b, (const char *)h->key, h->key_len);
 	book_set_hash_key(b, h->hash_key);
+	book_set_now(b, book_file_now(fo));
 	b->hash_key_from_file = h->hash_key_from_file != 0;
 	const struct mukan_peer *rec = (const struct mukan_peer *)(buf + sizeof(*h));
 	int64_t by = h->wall_offset_ns - fo->wall_offset_ns;

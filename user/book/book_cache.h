@@ -8,10 +8,15 @@
 #define MUKAN_BOOK_CACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "book_file.h"
 
 void book_cache_path(const char *json_path, char *out, size_t sz);
+
+/* Book time now (the wall clock less the file's offset): what a full bucket's
+ * "bad" entries are judged by while a file loads. */
+int64_t book_file_now(const struct book_file_opts *fo);
 
 /* Write PATH.cache for the JSON text just saved at json_path (atomically). */
 int book_cache_write(const struct book *b, const char *json_path, const char *json, size_t len,

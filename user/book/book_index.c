@@ -4,7 +4,8 @@
  *
  * Node IDs and addresses come from the network, so the tables are keyed
  * with SipHash under a per-book random key: nobody can grind IDs that all
- * land in one probe chain.
+ * land in one probe chain. Keys are read from the book's own copy of each
+ * record (struct shadow), never from the slots other processes may write.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ int slot_table_find_id(const struct book *b, const uint8_t id[MUKAN_ID_LEN])
 		uint32_t c = t->cell[i];
 		if (c == 0)
 			return -ENOENT;
-		if (memcmp(b->slots[c - 1].id, id, MUKAN_ID_LEN) == 0)
+		if (memcmp(b->sh[c - 1].id, id, MUKAN_ID_LEN) == 0)
 			return (int)(c - 1);
 	}
 }
@@ -66,7 +67,7 @@ int slot_table_find_addr(const struct book *b, const struct mukan_addr *a)
 		uint32_t c = t->cell[i];
 		if (c == 0)
 			return -ENOENT;
-		if (memcmp(&b->slots[c - 1].addr, a, sizeof(*a)) == 0)
+		if (memcmp(&b->sh[c - 1].addr, a, sizeof(*a)) == 0)
 			return (int)(c - 1);
 	}
 }
@@ -81,12 +82,12 @@ static void put(struct slot_table *t, uint32_t h, uint32_t slot)
 
 void slot_table_put_id(struct book *b, uint32_t slot)
 {
-	put(&b->by_id, id_hash(b, b->slots[slot].id), slot);
+	put(&b->by_id, id_hash(b, b->sh[slot].id), slot);
 }
 
 void slot_table_put_addr(struct book *b, uint32_t slot)
 {
-	put(&b->by_addr, addr_hash(b, &b->slots[slot].addr), slot);
+	put(&b->by_addr, addr_hash(b, &b->sh[slot].addr), slot);
 }
 
 /* Remove the cell holding slot+1, shifting later cells of the chain back. */
@@ -113,12 +114,12 @@ static void del(struct slot_table *t, uint32_t h, uint32_t slot,
 
 static uint32_t id_hash_of(const struct book *b, uint32_t slot)
 {
-	return id_hash(b, b->slots[slot].id);
+	return id_hash(b, b->sh[slot].id);
 }
 
 static uint32_t addr_hash_of(const struct book *b, uint32_t slot)
 {
-	return addr_hash(b, &b->slots[slot].addr);
+	return addr_hash(b, &b->sh[slot].addr);
 }
 
 void slot_table_del_id(struct book *b, uint32_t slot)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -340,6 +341,7 @@ int book_load_buffer(const char *data, size_t len, const char *name,
 		json_decref(root);
 		return failf(&l, e, "out of memory");
 	}
+	book_set_now(b, book_file_now(fo));
 	e = load_root(&l, b, root);
 	json_decref(root);
 	if (e < 0) {
@@ -380,6 +382,13 @@ int book_load(const char *path, const struct book_opts *opts,
 		e = book_load_buffer(data, len, path, opts, fo, out, err, errsz);
 	free(data);
 	return e;
+}
+
+int64_t book_file_now(const struct book_file_opts *fo)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - fo->wall_offset_ns;
 }
 
 bool book_loaded_from_cache(const struct book *b)

@@ -203,21 +203,21 @@ static void sb_entry(struct sbuf *s, int depth, const struct mukan_peer *p, int6
 	sb_put(s, "}", 1);
 }
 
-/* Every used slot that is (banned ? in the ban list : in a bucket). */
+/* Every indexed record that is (banned ? in the ban list : in a bucket); quarantined ones stay in their slots. */
 static void sb_list(struct sbuf *s, int depth, const struct book *b, bool banned,
 		    const struct book_file_opts *fo)
 {
 	bool first = true;
 	sb_put(s, "[", 1);
 	for (uint32_t i = 0; i < b->capacity; i++) {
-		const struct mukan_peer *p = &b->slots[i];
-		if (!p->in_use || !(p->flags & MUKAN_PEER_BANNED) != !banned)
+		struct mukan_peer p; /* placement as the book holds it, not as the slot says */
+		if (!book_record(b, i, &p) || !(p.flags & MUKAN_PEER_BANNED) != !banned)
 			continue;
 		if (!first)
 			sb_put(s, ",", 1);
 		first = false;
 		sb_indent(s, depth + 1);
-		sb_entry(s, depth + 1, p, fo->wall_offset_ns, fo->upstream_only);
+		sb_entry(s, depth + 1, &p, fo->wall_offset_ns, fo->upstream_only);
 	}
 	if (!first)
 		sb_indent(s, depth);

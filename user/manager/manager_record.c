@@ -26,10 +26,8 @@ static struct mukan_peer *record_of(struct manager *m, const uint8_t id[MUKAN_ID
 void mgr_record_dial(struct manager *m, const uint8_t id[MUKAN_ID_LEN], int64_t now)
 {
 	struct mukan_peer *p = m->cfg.record_outcomes ? record_of(m, id) : NULL;
-	if (!p)
-		return;
-	p->dials++;
-	p->last_dial = now;
+	if (p)
+		rules_record_dial(p, now); /* atomic: the kernel may count the same record */
 }
 
 /* A record the kernel banned (ban_until only) joins the book's ban list. */
@@ -68,7 +66,11 @@ static int errno_of(int outcome, int err)
 static void record_failure(struct manager *m, struct mukan_peer *p, int outcome, int err,
 			   int64_t now)
 {
-	if (!rules_record_failure(p, &m->cfg.rules, errno_of(outcome, err), now, rng_next(&m->rng)))
+	/* A ban the kernel started first still has to reach the ban list. */
+	if (!rules_record_failure(p, &m->cfg.rules, errno_of(outcome, err), now, rng_next(&m->rng)) &&
+	    !rules_is_banned(p, now))
+		return;
+	if (p->flags & MUKAN_PEER_PERSISTENT)
 		return;
 	uint8_t id[MUKAN_ID_LEN];
 	memcpy(id, p->id, MUKAN_ID_LEN);
@@ -83,7 +85,7 @@ void mgr_record_outcome(struct manager *m, const struct netaddr *na, int64_t dia
 		return;
 	if (outcome == MANAGER_OUT_REJECTED) {
 		/* Upstream: an authentication failure bans for 24 h (not persistent peers). */
-		p->last_error = errno_of(outcome, err);
+		MUKAN_STORE(&p->last_error, errno_of(outcome, err));
 		book_mark_bad(m->book, na->id, UPSTREAM_BAN_NS, now);
 		return;
 	}
