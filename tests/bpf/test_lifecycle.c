@@ -181,3 +181,51 @@ Test(lifecycle, detach_stops_programs_and_purge_removes_pins)
 	cr_assert_eq(access(bt.pin_dir, F_OK), -1, "%s is still there", bt.pin_dir);
 	cr_assert_eq(errno, ENOENT);
 }
+
+/*
+ * `mukan-dialctl bpf detach` while another process (a daemon) holds the
+ * links: the programs are off their hooks when the command returns, not
+ * when the holder lets go, and nothing records the next dial.
+ */
+Test(lifecycle, cli_detach_next_to_a_running_holder)
+{
+	int p[2];
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(p[0]);
+		loader_main(p[1]);
+	}
+	bt_track_child(pid);
+	close(p[1]);
+	struct loader_report r;
+	struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+	cr_assert_gt(poll(&pfd, 1, 10000), 0, "the holder reported nothing within 10 s");
+	cr_assert_eq(read(p[0], &r, sizeof(r)), (ssize_t)sizeof(r), "the holder died early");
+	close(p[0]);
+	cr_assert_eq(r.err, 0, "the holder failed: %s (%s)", r.msg, strerror(-r.err));
+	assert_attached_once();
+
+	char cmd[512], out[4096];
+	snprintf(cmd, sizeof(cmd), "%s/mukan-dialctl bpf detach --pin-dir %s", bt_build_dir(),
+		 bt.pin_dir);
+	int st = bt_run(cmd, out, sizeof(out));
+	cr_assert_eq(st, 0, "bpf detach: status %d: %s", st, out);
+	cr_assert_eq(kill(pid, 0), 0, "the holder still runs and holds the links");
+	for (size_t i = 0; i < sizeof(attach_points) / sizeof(attach_points[0]); i++) {
+		char name[BPF_OBJ_NAME_LEN];
+		cr_assert_eq(attached(attach_points[i].type, name), 0, "%s still attached", name);
+	}
+
+	struct kern *k;
+	char err[512];
+	cr_assert_eq(kern_open_pinned(&k, bt.pin_dir, err, sizeof(err)), 0, "maps kept: %s", err);
+	struct mukan_peer before = kern_slots(k)[r.slot];
+	usleep(5 * 1000); /* past the holder's 1 ms backoff: a program would let it through */
+	cr_assert_eq(bt_dial(IP, PORT).err, ECONNREFUSED);
+	struct mukan_peer after = kern_slots(k)[r.slot];
+	kern_close(k);
+	cr_assert_eq(before.dials, 1);
+	cr_assert_eq(memcmp(&before, &after, sizeof(after)), 0, "no program, no record change");
+}

@@ -318,9 +318,20 @@ int kern_detach(const char *pin_dir, bool purge, char *err, size_t errsz)
 	const char *dir = pin_dir ? pin_dir : KERN_PIN_DIR;
 	char path[512];
 	int e = 0;
-	/* A link whose last reference is its pin detaches when unpinned. */
+	/*
+	 * BPF_LINK_DETACH takes the program off its hook at once, whoever else
+	 * holds the link (a running daemon); unpinning alone only drops one
+	 * reference, and the last one goes later, from deferred work.
+	 */
 	for (int i = 0; i < KL_COUNT; i++) {
 		kern_path(dir, kern_link_pins[i], path, sizeof(path));
+		int fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			int d = bpf_link_detach(fd);
+			close(fd);
+			if (d < 0 && d != -ENOLINK && e == 0)
+				e = fail(err, errsz, d, "cannot detach %s", path);
+		}
 		if (unlink(path) < 0 && errno != ENOENT && e == 0)
 			e = fail(err, errsz, -errno, "cannot remove %s", path);
 	}

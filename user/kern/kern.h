@@ -50,7 +50,11 @@ int kern_open_pinned(struct kern **out, const char *pin_dir, char *err, size_t e
 /* Unmap and close. Pins and attachments stay. */
 void kern_close(struct kern *k);
 
-/* Remove the pinned links (the programs stop); with purge the maps too. */
+/*
+ * Detach every pinned link (BPF_LINK_DETACH: the programs are off their hooks
+ * when this returns, even while another process such as a daemon holds the
+ * link) and unpin it; with purge the maps too.
+ */
 int kern_detach(const char *pin_dir, bool purge, char *err, size_t errsz);
 
 /* The records (capacity slots) as mapped into this process. */
