@@ -242,9 +242,13 @@ Test(engine_outcome, local_unreachable_route_is_a_local_error)
 }
 
 /*
- * The case DESIGN.md warns about: with an ICMP host-unreachable answer the
- * CONNECT completes with 0 while the socket sits in SYN_SENT with error 113
- * pending. It must come out as unreachable, never connected.
+ * An ICMP host-unreachable answer to the SYN. Whichever way the kernel
+ * delivers it (CONNECT fails with EHOSTUNREACH, or, when the ICMP error
+ * arrives while connect() holds the socket, CONNECT completes with 0 on a
+ * socket still in SYN_SENT with error 113 pending: the case DESIGN.md warns
+ * about), the dial is unreachable, never connected, and leaves no descriptor.
+ * Which path a run takes is the kernel's timing, not asserted (on 6.18 the
+ * second never showed in 10 runs).
  */
 Test(engine_outcome, icmp_unreachable_is_not_connected)
 {
@@ -263,10 +267,14 @@ Test(engine_outcome, icmp_unreachable_is_not_connected)
 	struct engine_stats st;
 	engine_get_stats(f.e, &st);
 	cr_assert_eq(st.by_outcome[DIAL_CONNECTED], 0);
-	/* Each of them went through the CONNECT-returns-0 path (or ICMP lost the race). */
-	cr_assert_gt(st.unconfirmed, 0, "the CONNECT-returned-0 case was not exercised");
-	/* Unconfirmed: timeout, the check's -EAGAIN, the error read; ICMP first: CONNECT, timeout. */
+	cr_assert_eq(st.by_outcome[DIAL_UNREACHABLE], 3);
+	cr_assert_leq(st.unconfirmed, 3);
+	/* Either path ends its chain: unconfirmed = timeout, the check's -EAGAIN,
+	 * the error read; ICMP first = CONNECT, timeout. Nothing more, nothing lost. */
 	cr_assert_eq(st.cqes, 3 * st.unconfirmed + 2 * (3 - st.unconfirmed));
+	/* The sockets are closed once the closes go in (fx_stop counts descriptors). */
+	engine_submit(f.e);
+	cr_assert_eq(netns_tcp_count(NETNS_TCP_SYN_SENT, 0), 0);
 	fx_stop(&f);
 }
 

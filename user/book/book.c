@@ -776,7 +776,7 @@ int book_next_slot(const struct book *b, uint32_t from)
 	return -ENOENT;
 }
 
-bool book_record(const struct book *b, uint32_t slot, struct mukan_peer *out)
+bool book_copy_record(const struct book *b, uint32_t slot, struct mukan_peer *out)
 {
 	if (slot >= b->capacity || b->sh[slot].state != SHADOW_LIVE)
 		return false;

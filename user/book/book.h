@@ -139,7 +139,7 @@ void book_peer_src(const struct mukan_peer *p, struct netaddr *src);
  * book's buckets say, whatever the shared slot says meanwhile). For saving
  * and showing. Returns false for a slot that holds no indexed record.
  */
-bool book_record(const struct book *b, uint32_t slot, struct mukan_peer *out);
+bool book_copy_record(const struct book *b, uint32_t slot, struct mukan_peer *out);
 
 /*
  * The time inserts judge "bad" by when a full bucket must give up an entry

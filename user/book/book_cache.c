@@ -80,7 +80,7 @@ int book_cache_write(const struct book *b, const char *json_path, const char *js
 	h->hash_key_from_file = 1; /* once saved, the file has its hash key */
 	struct mukan_peer *rec = (struct mukan_peer *)(buf + sizeof(*h));
 	for (uint32_t i = 0; i < b->capacity && n > 0; i++)
-		if (book_record(b, i, rec)) {
+		if (book_copy_record(b, i, rec)) {
 			rec++;
 			n--;
 		}

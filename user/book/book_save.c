@@ -211,7 +211,7 @@ static void sb_list(struct sbuf *s, int depth, const struct book *b, bool banned
 	sb_put(s, "[", 1);
 	for (uint32_t i = 0; i < b->capacity; i++) {
 		struct mukan_peer p; /* placement as the book holds it, not as the slot says */
-		if (!book_record(b, i, &p) || !(p.flags & MUKAN_PEER_BANNED) != !banned)
+		if (!book_copy_record(b, i, &p) || !(p.flags & MUKAN_PEER_BANNED) != !banned)
 			continue;
 		if (!first)
 			sb_put(s, ",", 1);
