@@ -303,7 +303,9 @@ static int index_all(struct book *b)
 		quarantine(b, i, (enum book_problem)e, &rec, reported && problem == e);
 		b->last_sync.quarantined++;
 	}
+	/* Both callers start from an empty book: what expired was indexed in this pass. */
 	b->last_sync.expired = b->n_expired - expired;
+	b->last_sync.indexed -= b->last_sync.expired;
 	return (int)b->last_sync.indexed;
 }
 
