@@ -107,6 +107,15 @@ int dialctl_open_pinned(const struct live_opts *o, struct kern **k);
 int dialctl_with_pinned(const struct live_opts *o, int (*fn)(const void *args, struct kern *k),
 			const void *args);
 
+/*
+ * Around every write of records by a live verb: the one place where a writer
+ * waits for its turn (DESIGN-10: the pin directory's lock, or the edit sent
+ * to the daemon that holds it). Today no lock is taken: begin returns
+ * DIALCTL_EXIT_OK and end does nothing.
+ */
+int dialctl_live_writer_begin(const struct live_opts *o);
+void dialctl_live_writer_end(const struct live_opts *o);
+
 /* Print "mukan-dialctl: [<what>: ]<err>" plus a hint for EPERM; DIALCTL_EXIT_FAIL. */
 int dialctl_kern_fail(const char *what, int e, const char *err);
 
@@ -127,6 +136,7 @@ int verb_live_show(int argc, char **argv);
 int verb_live_add(int argc, char **argv);
 int verb_import(int argc, char **argv);
 int verb_export(int argc, char **argv);
+int verb_repair(int argc, char **argv);
 
 /* Verbs of the `bpf` group. */
 int verb_bpf_attach(int argc, char **argv);

@@ -27,7 +27,7 @@ static const struct verb book_verbs[] = {
 	{ "show", verb_show, verb_live_show },	{ "add", verb_add, verb_live_add },
 	{ "remove", verb_remove, NULL },	{ "pick", verb_pick, NULL },
 	{ "buckets", verb_buckets, NULL },	{ "import", verb_import, NULL },
-	{ "export", verb_export, NULL },
+	{ "export", verb_export, NULL },	{ "repair", verb_repair, NULL },
 };
 
 static const struct verb bpf_verbs[] = {
@@ -78,6 +78,7 @@ static const char top_doc[] =
 	"  book add --live ADDR [--src ADDR]  add to the live book\n"
 	"  book import --live FILE      an addrbook.json into the live book\n"
 	"  book export --live FILE      the live book as an addrbook.json\n"
+	"  book repair --live [--drop] [SLOT...]  repair or drop quarantined records\n"
 	"  bpf attach [--cgroup PATH] [--capacity N]  load, attach, pin (idempotent)\n"
 	"  bpf detach [--purge --yes]   programs off (with --purge: maps deleted)\n"
 	"  bpf status [--json]          links, maps, book fill, counters, config\n"
@@ -104,7 +105,7 @@ static const char book_doc[] =
 	"    mukan-dialctl book show --live\n"
 	"    mukan-dialctl book add --help\n"
 	"\n"
-	"VERBS: check, stats, show, add, remove, pick, buckets, import, export.\n"
+	"VERBS: check, stats, show, add, remove, pick, buckets, import, export, repair.\n"
 	"Run `mukan-dialctl --help` for a line on each, and\n"
 	"`mukan-dialctl book VERB --help` for its flags.";
 

@@ -13,7 +13,16 @@ const char *peer_type_name(const struct mukan_peer *p)
 {
 	if (p->flags & MUKAN_PEER_BANNED)
 		return "banned";
-	return p->bucket_type == MUKAN_BUCKET_OLD ? "old" : "new";
+	if (p->bucket_type == MUKAN_BUCKET_OLD)
+		return "old";
+	return p->bucket_type == MUKAN_BUCKET_NEW ? "new" : "invalid";
+}
+
+/* A live record may say anything: never read past the bucket array. */
+static unsigned n_buckets_shown(const struct mukan_peer *p)
+{
+	return p->n_buckets < MUKAN_MAX_NEW_BUCKETS_PER_ADDR ? p->n_buckets
+							     : MUKAN_MAX_NEW_BUCKETS_PER_ADDR;
 }
 
 static void peer_strings(const struct mukan_peer *p, char addr[NETADDR_STRLEN],
@@ -78,8 +87,10 @@ static void print_record(FILE *f, const struct mukan_peer *p, int64_t now, bool 
 	fprintf(f, "  %-13s", "buckets");
 	if (p->n_buckets == 0)
 		fprintf(f, " none");
-	for (unsigned i = 0; i < p->n_buckets; i++)
+	for (unsigned i = 0; i < n_buckets_shown(p); i++)
 		fprintf(f, "%s%u", i ? "," : " ", p->buckets[i]);
+	if (p->n_buckets > MUKAN_MAX_NEW_BUCKETS_PER_ADDR)
+		fprintf(f, " (n_buckets says %u)", p->n_buckets);
 	fprintf(f, "\n  %-13s %d\n", "attempts", p->attempts);
 	fprintf(f, "  %-13s %s\n", "last attempt", time_text(p->last_attempt, t));
 	fprintf(f, "  %-13s %s\n", "last success", time_text(p->last_success, t));
@@ -152,7 +163,7 @@ static json_t *json_time(int64_t t)
 static json_t *json_buckets(const struct mukan_peer *p)
 {
 	json_t *a = json_array();
-	for (unsigned i = 0; a && i < p->n_buckets; i++)
+	for (unsigned i = 0; a && i < n_buckets_shown(p); i++)
 		json_array_append_new(a, json_integer(p->buckets[i]));
 	return a;
 }

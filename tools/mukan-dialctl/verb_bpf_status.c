@@ -24,8 +24,10 @@ static const struct argp_option options[] = {
 	{ "json", OPT_JSON, NULL, 0,
 	  "Print one JSON object: pin_dir, links (name, pinned, attached, prog_id, prog_name, "
 	  "cgroup_id, cgroup, programs_on_hook), maps (pin name: true/false), maps_pinned, "
-	  "book (capacity, used, index_entries), stats (the counters) and config (as "
-	  "`config get --json`); book, stats and config are null when the maps are not pinned.",
+	  "book (capacity, used, index_entries, quarantined), quarantined (one object per "
+	  "record the book leaves out: slot, problem, addr or null), stats (the counters) and "
+	  "config (as `config get --json`); book, quarantined, stats and config are null when "
+	  "the maps are not pinned.",
 	  0 },
 	{ 0 },
 };
@@ -41,8 +43,12 @@ static const char doc[] =
 	"\v"
 	"A link is `attached` when its program is on the cgroup's hook as the kernel reports "
 	"it (BPF_PROG_QUERY); `programs_on_hook` counts every program on that hook, ours or "
-	"not, so a double attachment shows. Counters are summed over CPUs since the maps were "
-	"created. Nothing pinned is a state, not an error: exit status 0 whenever the status "
+	"not, so a double attachment shows. Records that are not valid (written by hand or by "
+	"a tool of another version: a bad family, bucket type or bucket number, unknown flags, "
+	"an impossible failure count, a node ID twice) are listed by slot with what is wrong: "
+	"the book leaves them out and the kernel no longer tracks them until `mukan-dialctl "
+	"book repair --live` repairs or drops them. Counters are summed over CPUs since the maps "
+	"were created. Nothing pinned is a state, not an error: exit status 0 whenever the status "
 	"could be read, 1 when it could not (not root), 2 usage error.";
 
 static error_t parse(int key, char *arg, struct argp_state *state)
@@ -66,12 +72,57 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 
 static const struct argp status_argp = { options, parse, NULL, doc, live_children, NULL, NULL };
 
-/* What only the pinned maps can tell: counters and config. */
+/* What only the pinned maps can tell: counters, config, quarantined records. */
 struct map_view {
 	bool ok;
 	struct mukan_stats stats;
 	struct mukan_config config;
+	struct book *snap; /* a private copy of the records, checked */
 };
+
+/* "slot 5: bucket index out of range (id@1.2.3.4:26656)" parts, for text and JSON. */
+static void quarantined_addr(const struct book *b, uint32_t slot, char out[NETADDR_STRLEN])
+{
+	const struct mukan_peer *p = book_slot(b, slot);
+	struct netaddr na;
+	book_peer_addr(p, &na);
+	out[0] = '\0';
+	if (p->addr.family == MUKAN_AF_INET || p->addr.family == MUKAN_AF_INET6)
+		netaddr_format(&na, out);
+}
+
+static json_t *quarantined_json(const struct book *b)
+{
+	json_t *arr = json_array();
+	enum book_problem why;
+	for (int s = book_next_quarantined(b, 0, &why); arr && s >= 0;
+	     s = book_next_quarantined(b, (uint32_t)s + 1, &why)) {
+		char addr[NETADDR_STRLEN];
+		quarantined_addr(b, (uint32_t)s, addr);
+		json_array_append_new(arr, json_pack("{s:i, s:s, s:o}", "slot", s, "problem",
+						     book_problem_text(why), "addr",
+						     addr[0] ? json_string(addr) : json_null()));
+	}
+	return arr;
+}
+
+static void quarantined_text(const struct book *b)
+{
+	uint32_t n = book_n_quarantined(b);
+	if (n == 0)
+		return;
+	printf("QUARANTINED %u record%s left out of the book (the kernel no longer tracks them; "
+	       "`" DIALCTL_NAME " book repair --live [--drop] [SLOT...]`):\n",
+	       n, n == 1 ? "" : "s");
+	enum book_problem why;
+	for (int s = book_next_quarantined(b, 0, &why); s >= 0;
+	     s = book_next_quarantined(b, (uint32_t)s + 1, &why)) {
+		char addr[NETADDR_STRLEN];
+		quarantined_addr(b, (uint32_t)s, addr);
+		printf("          slot %d: %s%s%s%s\n", s, book_problem_text(why), addr[0] ? " (" : "",
+		       addr, addr[0] ? ")" : "");
+	}
+}
 
 static int read_maps(const char *pin_dir, struct map_view *v)
 {
@@ -88,6 +139,8 @@ static int read_maps(const char *pin_dir, struct map_view *v)
 	e = kern_stats_read(k, &v->stats);
 	if (e == 0)
 		e = kern_config_read(k, &v->config);
+	if (e == 0 && kern_book_snapshot(k, false, &v->snap, err, sizeof(err)) < 0)
+		v->snap = NULL; /* the rest of the status is still worth showing */
 	kern_close(k);
 	if (e < 0) {
 		dialctl_kern_fail("cannot read the maps", e, NULL);
@@ -109,14 +162,17 @@ static json_t *maps_json(const char *pin_dir)
 
 static int print_json(const char *pin_dir, const struct kern_status *st, const struct map_view *v)
 {
-	json_t *book = v->ok ? json_pack("{s:I, s:I, s:I}", "capacity",
+	json_t *book = v->ok ? json_pack("{s:I, s:I, s:I, s:o}", "capacity",
 					 (json_int_t)st->book_capacity, "used",
 					 (json_int_t)st->book_used, "index_entries",
-					 (json_int_t)st->index_entries)
+					 (json_int_t)st->index_entries, "quarantined",
+					 v->snap ? json_integer(book_n_quarantined(v->snap))
+						 : json_null())
 			     : json_null();
-	json_t *o = json_pack("{s:s, s:o, s:o, s:b, s:o, s:o, s:o}", "pin_dir", pin_dir, "links",
-			      report_links_json(st), "maps", maps_json(pin_dir), "maps_pinned",
-			      st->maps_pinned, "book", book, "stats",
+	json_t *o = json_pack("{s:s, s:o, s:o, s:b, s:o, s:o, s:o, s:o}", "pin_dir", pin_dir,
+			      "links", report_links_json(st), "maps", maps_json(pin_dir),
+			      "maps_pinned", st->maps_pinned, "book", book, "quarantined",
+			      v->snap ? quarantined_json(v->snap) : json_null(), "stats",
 			      v->ok ? report_stats_json(&v->stats) : json_null(), "config",
 			      v->ok ? cfg_to_json(&v->config) : json_null());
 	return json_out(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -139,6 +195,8 @@ static void print_text(const char *pin_dir, const struct kern_status *st, const 
 	}
 	printf("book      %u of %u slots used, %u index entries\n", st->book_used,
 	       st->book_capacity, st->index_entries);
+	if (v->snap)
+		quarantined_text(v->snap);
 	printf("counters\n");
 	report_stats_text(stdout, &v->stats);
 	const char *why = kern_config_problem(&v->config);
@@ -159,13 +217,16 @@ int verb_bpf_status(int argc, char **argv)
 	int e = kern_status(a.live.pin_dir, &st, err, sizeof(err));
 	if (e < 0)
 		return dialctl_kern_fail(NULL, e, err);
-	struct map_view v;
+	struct map_view v = { 0 };
 	if (st.maps_pinned && read_maps(a.live.pin_dir, &v) < 0)
 		return DIALCTL_EXIT_FAIL;
 	if (!st.maps_pinned)
 		v.ok = false;
+	int status = DIALCTL_EXIT_OK;
 	if (a.json)
-		return print_json(a.live.pin_dir, &st, &v);
-	print_text(a.live.pin_dir, &st, &v);
-	return DIALCTL_EXIT_OK;
+		status = print_json(a.live.pin_dir, &st, &v);
+	else
+		print_text(a.live.pin_dir, &st, &v);
+	book_free(v.snap);
+	return status;
 }

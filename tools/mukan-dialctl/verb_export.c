@@ -75,9 +75,10 @@ static int export(const void *args, struct kern *k)
 	const struct export_args *a = args;
 	struct book *live;
 	char err[512] = "";
-	int e = kern_book_open(k, a->common.strict, dialctl_random_seed(), &live, err, sizeof(err));
+	/* A reader: a copy of the slots, nothing written to the maps. */
+	int e = kern_book_snapshot(k, a->common.strict, &live, err, sizeof(err));
 	if (e < 0)
-		return dialctl_kern_fail("cannot open the live book", e, err);
+		return dialctl_kern_fail("cannot read the live book", e, err);
 	struct book_file_opts fo = { .wall_offset_ns = kern_wall_offset(),
 				     .upstream_only = a->upstream_only };
 	if ((e = book_save(live, a->file, &fo, err, sizeof(err))) < 0) {
@@ -88,6 +89,11 @@ static int export(const void *args, struct kern *k)
 	printf("exported the live book to %s: %u new, %u old, %u banned%s\n", a->file,
 	       book_n_new(live), book_n_old(live), book_n_banned(live),
 	       a->upstream_only ? " (bans not written: --upstream-only)" : "");
+	if (book_n_quarantined(live) > 0)
+		fprintf(stderr, DIALCTL_NAME ": %u quarantined record%s not exported (`" DIALCTL_NAME
+			" bpf status` names them, `" DIALCTL_NAME " book repair --live` repairs or "
+			"drops them)\n",
+			book_n_quarantined(live), book_n_quarantined(live) == 1 ? "" : "s");
 	book_free(live);
 	return DIALCTL_EXIT_OK;
 }

@@ -96,6 +96,10 @@ static int import(const void *args, struct kern *k)
 		printf("placement: %s\n", adopted ? "the file's keys, adopted by the empty live book"
 				       : keep  ? "the file's buckets (same keys as the live book)"
 					       : "placed anew under the live book's keys");
+	if (t.expired)
+		printf("bucket sizes: %u record%s left a full new bucket, as upstream's add expires "
+		       "them (at most 65 to a bucket)\n",
+		       t.expired, t.expired == 1 ? "" : "s");
 	printf("live book: %u new, %u old, %u banned, %u of %u slots used\n", book_n_new(live),
 	       book_n_old(live), book_n_banned(live),
 	       book_size(live) + book_n_banned(live), book_capacity(live));

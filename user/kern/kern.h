@@ -109,6 +109,21 @@ int kern_status(const char *pin_dir, struct kern_status *st, char *err, size_t e
 struct book;
 int kern_book_open(struct kern *k, bool strict, uint64_t seed, struct book **out, char *err,
 		   size_t errsz);
+/*
+ * Remove the book_idx entries the book does not back (left by a dead writer,
+ * bpftool, or a record overwritten in its slot); the number removed.
+ */
+int kern_index_sync(struct kern *k, const struct book *b);
+
+/*
+ * The live book as a reader sees it, writing nothing: a private copy of every
+ * slot, taken once, indexed with the map's placement keys. Bad records are
+ * quarantined in the copy (book_next_quarantined lists them), exactly as the
+ * record writer would quarantine them.
+ */
+int kern_book_snapshot(struct kern *k, bool strict, struct book **out, char *err,
+		       size_t errsz);
+
 /* After an import: placement keys of `from` become the map's. */
 int kern_book_adopt_keys(struct kern *k, const struct book *from);
 /* Tell other users of the map (the daemon) that records changed under them. */
@@ -122,6 +137,7 @@ int kern_book_touch(struct kern *k);
  */
 struct kern_import_tally {
 	unsigned imported, n_new, n_old, n_banned, duplicates, refused;
+	unsigned expired; /* records that left a full new bucket (upstream's add) */
 	bool adopted;	   /* the live book took the file's keys */
 	bool kept_buckets; /* records kept the file's buckets */
 	char first_refusal[512];

@@ -45,10 +45,12 @@ int kern_book_open(struct kern *k, bool strict, uint64_t seed, struct book **out
 			return e;
 		}
 	}
+	book_set_now(b, kern_now());
 	if ((e = book_reindex(b, err, errsz)) < 0) {
 		book_free(b);
 		return e;
 	}
+	kern_index_sync(k, b); /* entries no record backs: a dead writer's, bpftool's */
 	*out = b;
 	return 0;
 }
@@ -135,7 +137,10 @@ int kern_book_import(struct kern *k, bool strict, uint64_t seed, const struct bo
 	if (e < 0)
 		return e;
 	t->kept_buckets = same_keys(*live, file);
+	book_set_now(*live, kern_now()); /* full buckets expire their bad entries first */
+	uint32_t expired = book_n_expired(*live);
 	insert_all(*live, file, t->kept_buckets, t);
+	t->expired = book_n_expired(*live) - expired;
 	kern_book_touch(k); /* a running daemon re-reads the records */
 	return 0;
 }
