@@ -56,11 +56,13 @@ struct seen_q {
 	unsigned n;
 };
 
-static void on_quarantine(void *ctx, uint32_t slot, enum book_problem why,
+static void on_quarantine(void *ctx, uint32_t slot, enum book_event ev, enum book_problem why,
 			  const struct mukan_peer *seen)
 {
 	struct seen_q *q = ctx;
 	(void)seen;
+	if (ev != BOOK_EV_QUARANTINED)
+		return;
 	cr_assert_lt(q->n, CAP);
 	q->slot[q->n] = slot;
 	q->why[q->n++] = why;
@@ -231,7 +233,7 @@ Test(book_shared, reindex_quarantines_each_bad_record_and_keeps_the_rest)
 		BOOK_BAD_FAMILY,  BOOK_BAD_BUCKET_TYPE, BOOK_BAD_BUCKET_INDEX,
 		BOOK_BAD_COUNTER, BOOK_BAD_FLAGS,	BOOK_BAD_IN_USE,
 	};
-	book_set_quarantine_hook(b, on_quarantine, &q);
+	book_set_record_hook(b, on_quarantine, &q);
 	cr_assert_eq(q.n, 7, "each quarantined record reported");
 	for (unsigned i = 0; i < 6; i++) {
 		enum book_problem why;
@@ -241,7 +243,7 @@ Test(book_shared, reindex_quarantines_each_bad_record_and_keeps_the_rest)
 	enum book_problem why;
 	cr_assert_eq(book_next_quarantined(b, 9, &why), 40);
 	cr_assert_eq(why, BOOK_DUP_ID);
-	book_set_quarantine_hook(b, on_quarantine, &q);
+	book_set_record_hook(b, on_quarantine, &q);
 	cr_assert_eq(q.n, 7, "never reported twice");
 
 	assert_index_true(b);
@@ -269,7 +271,7 @@ Test(book_shared, verify_restores_placement_and_quarantines_what_changed)
 	int slot[4];
 	struct book *b = fill(4, slot);
 	struct seen_q q = { 0 };
-	book_set_quarantine_hook(b, on_quarantine, &q);
+	book_set_record_hook(b, on_quarantine, &q);
 	uint16_t bucket = shared[slot[0]].buckets[0];
 	shared[slot[0]].buckets[0] = 0xffff;
 	shared[slot[0]].bucket_type = 9;

@@ -180,6 +180,7 @@ enum book_problem {
 	BOOK_BAD_COUNTER,      /* failures beyond any real count */
 	BOOK_DUP_ID,	       /* another record has this node ID */
 	BOOK_CHANGED,	       /* its address or node ID changed under the book */
+	BOOK_MOVED,	       /* its bucket fields changed under the book (valid, but not its) */
 	BOOK_PROBLEM_COUNT,
 };
 
@@ -197,12 +198,18 @@ enum book_problem book_record_problem(const struct mukan_peer *p);
  * (book_reindex, book_resync, book_verify_some): a bad one is quarantined,
  * i.e. left out of every bucket and table, its address taken out of the
  * address index (on_index), its slot neither used nor reused, and the rest
- * of the book goes on. The hook hears of each quarantine once, when it
- * happens or, for those before it was set, when it is set.
+ * of the book goes on. A record whose bucket fields were changed under the
+ * book gets the book's placement back (restored). The hook hears of each
+ * once: when it happens or, for quarantines before it was set, when it is
+ * set. `seen` is the slot as it was found.
  */
-typedef void (*book_quarantine_fn)(void *ctx, uint32_t slot, enum book_problem why,
-				   const struct mukan_peer *seen);
-void book_set_quarantine_hook(struct book *b, book_quarantine_fn fn, void *ctx);
+enum book_event {
+	BOOK_EV_QUARANTINED = 1,
+	BOOK_EV_RESTORED = 2,
+};
+typedef void (*book_record_fn)(void *ctx, uint32_t slot, enum book_event ev,
+			       enum book_problem why, const struct mukan_peer *seen);
+void book_set_record_hook(struct book *b, book_record_fn fn, void *ctx);
 uint32_t book_n_quarantined(const struct book *b);
 /* The next quarantined slot at or after `from`, or -ENOENT; *why says what was wrong. */
 int book_next_quarantined(const struct book *b, uint32_t from, enum book_problem *why);

@@ -73,8 +73,8 @@ struct book {
 	uint32_t verify_cursor;
 	int64_t now; /* the latest time an operation was given (MUKAN_TIME_NEVER: none) */
 	struct book_sync_tally last_sync;
-	book_quarantine_fn on_quarantine;
-	void *quarantine_ctx;
+	book_record_fn on_record;
+	void *record_ctx;
 
 	struct bucket new_b[BOOK_NEW_BUCKETS];
 	struct bucket old_b[BOOK_OLD_BUCKETS];

@@ -32,6 +32,7 @@ static const char *const problem_text[BOOK_PROBLEM_COUNT] = {
 	[BOOK_BAD_COUNTER] = "failures beyond any real count",
 	[BOOK_DUP_ID] = "node ID appears twice",
 	[BOOK_CHANGED] = "address or node ID changed outside the book",
+	[BOOK_MOVED] = "bucket fields changed outside the book",
 };
 
 const char *book_problem_text(enum book_problem p)
@@ -154,10 +155,10 @@ static int index_one(struct book *b, uint32_t slot, const struct mukan_peer *rec
 static void report(struct book *b, uint32_t slot, const struct mukan_peer *seen)
 {
 	struct shadow *h = &b->sh[slot];
-	if (!b->on_quarantine || h->reported)
+	if (!b->on_record || h->reported)
 		return;
 	h->reported = 1;
-	b->on_quarantine(b->quarantine_ctx, slot, (enum book_problem)h->problem, seen);
+	b->on_record(b->record_ctx, slot, BOOK_EV_QUARANTINED, (enum book_problem)h->problem, seen);
 }
 
 /*
@@ -194,10 +195,10 @@ static void quarantine_live(struct book *b, uint32_t slot, enum book_problem why
 	quarantine(b, slot, why, seen, false);
 }
 
-void book_set_quarantine_hook(struct book *b, book_quarantine_fn fn, void *ctx)
+void book_set_record_hook(struct book *b, book_record_fn fn, void *ctx)
 {
-	b->on_quarantine = fn;
-	b->quarantine_ctx = ctx;
+	b->on_record = fn;
+	b->record_ctx = ctx;
 	for (uint32_t i = 0; fn && i < b->capacity; i++) {
 		if (b->sh[i].state != SHADOW_QUARANTINED || b->sh[i].reported)
 			continue;
@@ -380,21 +381,29 @@ void book_verify_some(struct book *b, uint32_t n, struct book_verify_tally *t)
 				continue;
 			/* A record the book never wrote: never followed, kept for the operator. */
 			enum book_problem why = book_record_problem(&rec);
-			quarantine(b, i, why != BOOK_OK ? why : BOOK_CHANGED, &rec, false);
+			if (why == BOOK_OK)
+				why = slot_table_find_id(b, rec.id) >= 0 ? BOOK_DUP_ID : BOOK_CHANGED;
+			quarantine(b, i, why, &rec, false);
 			t->quarantined++;
 			continue;
 		}
 		bool same_record = rec.in_use == 1 && mukan_addr_equal(&rec.addr, &h->addr) &&
 				   memcmp(rec.id, h->id, MUKAN_ID_LEN) == 0;
 		if (!same_record) {
-			quarantine_live(b, i, BOOK_CHANGED, &rec);
+			/* Say what is wrong with it if anything is: more use to an operator. */
+			enum book_problem why = book_record_problem(&rec);
+			quarantine_live(b, i, why != BOOK_OK ? why : BOOK_CHANGED, &rec);
 			t->quarantined++;
 			continue;
 		}
 		if (!placement_matches(h, &rec)) {
 			/* Same record, placement scribbled: the book's placement goes back. */
+			enum book_problem why = book_record_problem(&rec);
 			shadow_store(b, i);
 			t->restored++;
+			if (b->on_record)
+				b->on_record(b->record_ctx, i, BOOK_EV_RESTORED,
+					     why != BOOK_OK ? why : BOOK_MOVED, &rec);
 			snapshot(b, i, &rec);
 		}
 		enum book_problem why = book_record_problem(&rec);

@@ -217,6 +217,7 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 	}
 	if ((e = open_book(d, err, errsz)) < 0)
 		return e;
+	daemon_records_watch(d);
 	struct mukan_book_meta meta;
 	if (d->kern && kern_meta_read(d->kern, &meta) == 0)
 		d->meta_generation = meta.generation;
@@ -278,14 +279,10 @@ static void housekeeping(struct daemon *d, int64_t now)
 		struct mukan_book_meta m;
 		if (kern_meta_read(d->kern, &m) == 0 && m.generation != d->meta_generation) {
 			/* An operator changed records in the map (mukan-dialctl --live). */
-			char why[256];
 			d->meta_generation = m.generation;
-			int n = book_resync(d->book, why, sizeof(why));
-			if (n < 0)
-				fprintf(stderr, "mukan-dialerd: re-reading the map: %s\n", why);
-			else
-				fprintf(stderr, "mukan-dialerd: records changed in the map: %d re-read\n", n);
+			daemon_records_resync(d);
 		}
+		daemon_records_check(d);
 	}
 	d->next_housekeeping = now + HOUSEKEEPING_NS;
 }

@@ -97,6 +97,11 @@ void daemon_arm_poll(struct daemon *d, int fd, unsigned tag, uint32_t low, unsig
 int daemon_save(struct daemon *d, char *err, size_t errsz);
 void daemon_drop_surplus(struct daemon *d, int64_t now);
 
+/* daemon_records.c: quarantined records named in the log, the slots checked, re-reads. */
+void daemon_records_watch(struct daemon *d);
+void daemon_records_check(struct daemon *d);
+void daemon_records_resync(struct daemon *d);
+
 /* control.c: the control socket's answers. */
 int control_listen(const char *path);
 void control_answer(struct daemon *d, int client);
