@@ -127,6 +127,9 @@ struct bt_dial bt_dial_outside(const char *ip, uint16_t port);
 int bt_try_dial(const char *cgroup, const char *ip, uint16_t port, struct bt_dial *out,
 		char *err, size_t errsz);
 
+/* Move the calling process into a cgroup: 0, or -1 with errno (a child's helper). */
+int bt_try_join_cgroup(const char *cgroup);
+
 /* A listening TCP socket on ip:port in the test's namespace; the fd. */
 int bt_listen(const char *ip, uint16_t port);
 

@@ -115,7 +115,7 @@ static int parse_sockaddr(const char *ip, uint16_t port, struct sockaddr_storage
 	return inet_pton(AF_INET, ip, &a->sin_addr) == 1 ? 0 : -EINVAL;
 }
 
-static int join_cgroup(const char *cgroup)
+int bt_try_join_cgroup(const char *cgroup)
 {
 	char path[600], pid[32];
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
@@ -138,7 +138,7 @@ static void dial_child(int wfd, const char *cgroup, const struct sockaddr_storag
 	signal(SIGALRM, SIG_DFL);
 	alarm(BT_DIAL_BOUND_S);
 	int s = -1;
-	if (cgroup && join_cgroup(cgroup) < 0) {
+	if (cgroup && bt_try_join_cgroup(cgroup) < 0) {
 		r.stage = DIAL_CGROUP;
 		r.err = errno;
 	} else if ((s = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
