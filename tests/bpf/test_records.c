@@ -225,9 +225,9 @@ Test(records, two_threads_of_refused_connects_count_exactly)
 	struct dial_totals r = finish_dialer(pid, rfd);
 	cr_assert_eq(r.refused[0], 100000, "%u refused, %u otherwise", r.refused[0], r.other);
 	struct mukan_peer p = bt_peer(slot);
-	cr_assert_eq(p.dials, 100000);
-	cr_assert_eq(p.failures, 100000);
-	cr_assert_eq(p.attempts, 100000);
+	cr_assert_eq(p.dials, 100000, "dials %u", p.dials);
+	cr_assert_eq(p.failures, 100000, "failures %u: updates lost", p.failures);
+	cr_assert_eq(p.attempts, 100000, "attempts %d: updates lost", p.attempts);
 	struct mukan_stats s = bt_stats();
 	cr_assert_eq(s.connects, 100000);
 	cr_assert_eq(s.refused, 100000);
