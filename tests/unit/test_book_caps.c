@@ -137,7 +137,8 @@ Test(book_mark_bad, ban_length_is_clamped)
 	book_add(b, &c, &s, T0);
 	cr_assert_eq(book_mark_bad(b, a.id, INT64_MAX, T0), 0);
 	cr_assert_eq(test_rec(b, &a)->ban_until, T0 + MUKAN_MAX_BAN_NS);
-	cr_assert_eq(book_mark_bad(b, c.id, -5, T0), 0);
-	cr_assert_eq(test_rec(b, &c)->ban_until, T0 + MUKAN_MIN_BAN_NS);
+	cr_assert_eq(book_mark_bad(b, c.id, -5, T0), -EINVAL, "a negative length is refused");
+	cr_assert_eq(book_mark_bad(b, c.id, 5, T0), 0);
+	cr_assert_eq(test_rec(b, &c)->ban_until, T0 + MUKAN_MIN_BAN_NS, "at least the rules' 1 s");
 	book_free(b);
 }

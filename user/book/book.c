@@ -628,6 +628,8 @@ int book_mark_bad(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t ban_ns
 		return -EPERM; /* persistent peers are never banned */
 	if (h->banned)
 		return 0; /* upstream: a bad peer is not banned again */
+	if (ban_ns < 0)
+		return -EINVAL;
 	/* Whatever a caller asks for (a network message may say anything), a ban
 	 * lasts as long as the rules allow, and its end never overflows. */
 	if (ban_ns < MUKAN_MIN_BAN_NS)

@@ -79,6 +79,7 @@ int book_add(struct book *b, const struct netaddr *addr, const struct netaddr *s
 int book_remove(struct book *b, const uint8_t id[MUKAN_ID_LEN]);
 int book_mark_attempt(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t now);
 int book_mark_good(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t now);
+/* A ban of ban_ns (cut to the rules' 1 s .. 30 days; negative: -EINVAL); ban_until only grows. */
 int book_mark_bad(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t ban_ns, int64_t now);
 /* Put every record whose ban has ended back into a new bucket; the count. */
 unsigned book_reinstate(struct book *b, int64_t now);
