@@ -54,6 +54,8 @@ struct seen_q {
 	uint32_t slot[CAP];
 	enum book_problem why[CAP];
 	unsigned n;
+	uint32_t restored[CAP];
+	unsigned n_restored;
 };
 
 static void on_quarantine(void *ctx, uint32_t slot, enum book_event ev, enum book_problem why,
@@ -61,8 +63,11 @@ static void on_quarantine(void *ctx, uint32_t slot, enum book_event ev, enum boo
 {
 	struct seen_q *q = ctx;
 	(void)seen;
-	if (ev != BOOK_EV_QUARANTINED)
+	if (ev == BOOK_EV_RESTORED) {
+		cr_assert_lt(q->n_restored, CAP);
+		q->restored[q->n_restored++] = slot;
 		return;
+	}
 	cr_assert_lt(q->n, CAP);
 	q->slot[q->n] = slot;
 	q->why[q->n++] = why;
@@ -285,6 +290,8 @@ Test(book_shared, verify_restores_placement_and_quarantines_what_changed)
 	book_verify_some(b, CAP / 2, &t);
 	cr_assert_eq(shared[slot[0]].buckets[0], bucket, "the book's placement is back");
 	cr_assert_eq(shared[slot[0]].bucket_type, MUKAN_BUCKET_NEW);
+	cr_assert_eq(q.n_restored, 1, "the put-right record is reported");
+	cr_assert_eq(q.restored[0], slot[0]);
 	cr_assert_eq(book_n_quarantined(b), 3);
 	cr_assert_eq(q.n, 3);
 	enum book_problem why;

@@ -59,8 +59,12 @@ static bool preferred(const struct manager *m, uint32_t slot)
 /* Dial a book record; 1 when it took a slot, 0 when not (unconditional), <0 on error. */
 static int dial_slot(struct manager *m, uint32_t slot, int reason, int64_t now)
 {
+	/* The address and ID as the book holds them, whatever the shared slot says. */
+	struct mukan_peer r;
 	struct netaddr na;
-	book_peer_addr(book_slot(m->book, slot), &na);
+	if (!book_copy_record(m->book, slot, &r))
+		return 0;
+	book_peer_addr(&r, &na);
 	int i = mgr_dial(m, &na, 0, reason, now);
 	if (i < 0)
 		return i;
