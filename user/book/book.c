@@ -410,8 +410,11 @@ static void remove_from_bucket(struct book *b, uint32_t slot, unsigned idx)
 /* Is the record in `slot` bad (upstream isBad), judged with the book's bucket type? */
 static bool slot_is_bad(const struct book *b, uint32_t slot, int64_t now)
 {
-	struct mukan_peer p = b->slots[slot];
-	p.bucket_type = b->sh[slot].bucket_type;
+	const struct mukan_peer *s = &b->slots[slot];
+	struct mukan_peer p = { .bucket_type = b->sh[slot].bucket_type,
+				.attempts = MUKAN_LOAD(&s->attempts),
+				.last_attempt = MUKAN_LOAD(&s->last_attempt),
+				.last_success = MUKAN_LOAD(&s->last_success) };
 	return rules_is_bad(&p, now);
 }
 
