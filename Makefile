@@ -26,7 +26,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -Itests -I$(BUILD)/bpf -MMD -MP
-LDLIBS := -linih -luring -lbpf -lelf -lz -ljansson -lhighwayhash -lstdc++ -lm
+LDLIBS := -linih -luring -lbpf -lelf -lz -ljansson -lhighwayhash -lsodium -lstdc++ -lm
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
@@ -50,7 +50,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD)/bpf -Iinclud
 	-Wall -Werror
 
 BOOK_SRCS := $(wildcard user/book/*.c)
-LIB_SRCS := $(BOOK_SRCS) $(wildcard user/kern/*.c user/engine/*.c user/manager/*.c user/daemon/*.c user/handoff/*.c)
+LIB_SRCS := $(BOOK_SRCS) $(wildcard user/kern/*.c user/engine/*.c user/manager/*.c user/daemon/*.c user/handoff/*.c user/wire/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libmukan.a
 

@@ -59,7 +59,11 @@ enum wire_error {
 
 /* "bad_mac", "wrong_id", ...: stable names for logs, JSON and tests. */
 const char *wire_error_name(enum wire_error e);
-/* The handshake or session step a code belongs to (for the dial outcome). */
+/*
+ * The handshake or session step a code belongs to (for the dial outcome).
+ * WIRE_STEP_NONE for codes that can happen at any step (frames, messages,
+ * timeout, closed): the session that failed records its step.
+ */
 enum wire_step wire_error_step(enum wire_error e);
 const char *wire_step_name(enum wire_step s);
 
