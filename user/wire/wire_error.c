@@ -29,6 +29,7 @@ static const struct error_info errors[WIRE_N_ERRORS] = {
 	[WIRE_ERR_NETWORK_MISMATCH] = { "network_mismatch", WIRE_STEP_NODE_INFO },
 	[WIRE_ERR_VERSION_MISMATCH] = { "version_mismatch", WIRE_STEP_NODE_INFO },
 	[WIRE_ERR_NO_COMMON_CHANNEL] = { "no_common_channel", WIRE_STEP_NODE_INFO },
+	[WIRE_ERR_SELF] = { "self", WIRE_STEP_NODE_INFO },
 	[WIRE_ERR_UNKNOWN_CHANNEL] = { "unknown_channel", WIRE_STEP_SESSION },
 	[WIRE_ERR_PONG_TIMEOUT] = { "pong_timeout", WIRE_STEP_SESSION },
 	[WIRE_ERR_TIMEOUT] = { "timeout", WIRE_STEP_NONE },

@@ -44,6 +44,7 @@ enum wire_error {
 	WIRE_ERR_NETWORK_MISMATCH,    /* another chain ID */
 	WIRE_ERR_VERSION_MISMATCH,    /* another block protocol version */
 	WIRE_ERR_NO_COMMON_CHANNEL,   /* no channel in common */
+	WIRE_ERR_SELF,		      /* the peer is this node (our own ID): upstream's isSelf */
 	/* session */
 	WIRE_ERR_UNKNOWN_CHANNEL,     /* a packet on a channel we did not announce */
 	WIRE_ERR_PONG_TIMEOUT,	      /* no pong within the pong timeout */
