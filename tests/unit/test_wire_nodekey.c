@@ -121,6 +121,7 @@ Test(wire_nodekey, refuses_each_kind_of_bad_file)
 {
 	expect_refused("", "not valid JSON");
 	expect_refused("{\"priv_key\":", "not valid JSON");
+	expect_refused("{\"priv_key\":\"a\nb\"}", "not valid JSON"); /* raw newline, quoted by jansson */
 	expect_refused("[1]", "not a JSON object");
 	expect_refused("{}", "no \"priv_key\"");
 	expect_refused("{\"priv_key\":\"x\"}", "no \"priv_key\"");
@@ -128,6 +129,10 @@ Test(wire_nodekey, refuses_each_kind_of_bad_file)
 	expect_refused("{\"priv_key\":{\"type\":\"tendermint/PrivKeySecp256k1\",\"value\":\"" A_B64
 		       "\"}}",
 		       "is not tendermint/PrivKeyEd25519");
+	/* a control character in the type is not echoed (the fuzzer's find) */
+	expect_refused("{\"priv_key\":{\"type\":\"tendermint/PrivKe\\nEd25519\",\"value\":\"" A_B64
+		       "\"}}",
+		       "\"tendermint/PrivKe?Ed25519\" is not");
 	expect_refused("{\"priv_key\":{\"type\":\"tendermint/PrivKeyEd25519\",\"value\":5}}",
 		       "no \"value\"");
 	/* base64: a bad character, missing padding, inner whitespace, URL alphabet */

@@ -55,6 +55,16 @@ void node_key_generate(struct node_key *k)
 	sodium_memzero(seed, sizeof(seed));
 }
 
+/* s for a one-line message, cut to outsz - 1: anything not printable ASCII becomes '?'. */
+static const char *printable(const char *s, char *out, size_t outsz)
+{
+	size_t i = 0;
+	for (; s[i] && i + 1 < outsz; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
 /* Base64 (padded, no whitespace) of value into a malloc'ed buffer: 0, -EINVAL, -ENOMEM. */
 static int decode_b64(json_t *value, uint8_t **out, size_t *len)
 {
@@ -85,10 +95,11 @@ static int check_key(json_t *root, struct node_key *k, char *err, size_t errsz)
 		return fail(err, errsz, -EINVAL, "no \"priv_key\" object");
 	if (!type)
 		return fail(err, errsz, -EINVAL, "priv_key has no \"type\" string");
+	char shown[41];
 	if (strcmp(type, NODE_KEY_TYPE) != 0)
 		return fail(err, errsz, -EINVAL,
-			    "key type \"%.64s\" is not " NODE_KEY_TYPE " (node keys are ed25519)",
-			    type);
+			    "key type \"%s\" is not " NODE_KEY_TYPE " (node keys are ed25519)",
+			    printable(type, shown, sizeof(shown)));
 	if (!json_is_string(value))
 		return fail(err, errsz, -EINVAL, "priv_key has no \"value\" string");
 	uint8_t *raw;
@@ -121,9 +132,10 @@ int node_key_parse(const char *text, size_t len, struct node_key *k, char *err, 
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root)
+	char shown[sizeof(jerr.text)];
+	if (!root) /* jansson quotes the input near the error: it may hold a newline */
 		return fail(err, errsz, -EINVAL, "not valid JSON (line %d: %s)", jerr.line,
-			    jerr.text);
+			    printable(jerr.text, shown, sizeof(shown)));
 	int rc = check_key(root, k, err, errsz);
 	json_decref(root);
 	return rc;
