@@ -8,6 +8,7 @@
 #include "sc_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -18,12 +19,21 @@
 
 #define LBL(s) s, sizeof(s) - 1
 
+/* Every handshake's transcript starts the same: made once, copied (a permutation saved). */
+static struct merlin transcript_start;
+static pthread_once_t transcript_once = PTHREAD_ONCE_INIT;
+
+static void make_transcript_start(void)
+{
+	merlin_init(&transcript_start, LBL("TENDERMINT_SECRET_CONNECTION_TRANSCRIPT_HASH"));
+}
+
 /* The transcript binds both ephemeral keys, in sorted order, and the DH secret. */
 static void derive_challenge(struct secret_conn *c, const uint8_t *lo, const uint8_t *hi,
 			     const uint8_t dh[32])
 {
-	struct merlin t;
-	merlin_init(&t, LBL("TENDERMINT_SECRET_CONNECTION_TRANSCRIPT_HASH"));
+	pthread_once(&transcript_once, make_transcript_start);
+	struct merlin t = transcript_start;
 	merlin_append(&t, LBL("EPHEMERAL_LOWER_PUBLIC_KEY"), lo, SC_EPH_KEY_LEN);
 	merlin_append(&t, LBL("EPHEMERAL_UPPER_PUBLIC_KEY"), hi, SC_EPH_KEY_LEN);
 	merlin_append(&t, LBL("DH_SECRET"), dh, 32);
