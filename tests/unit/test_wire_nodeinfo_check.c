@@ -215,6 +215,13 @@ Test(nodeinfo_validate, reason_escapes_the_peers_bytes)
 	cr_assert(strstr(why, "evil\\x0a2026"), "%s", why);
 	cr_assert(strstr(why, "..."), "long text is cut: %s", why);
 	nodeinfo_free(&r.ni);
+
+	/* The address parser's own reason quotes the address: escaped too (fuzzer find). */
+	make_peer_str(&r, F_ID, "\x1b[31mc6107c1842c20449a2e69adba9606b0780be1d");
+	cr_assert_eq(nodeinfo_validate(&r.ni, why, sizeof(why)), -EINVAL);
+	cr_assert_null(strchr(why, 0x1b), "raw escape byte in \"%s\"", why);
+	cr_assert(strstr(why, "\\x1b[31m"), "%s", why);
+	nodeinfo_free(&r.ni);
 }
 
 /* ---- ID, self, compatibility -------------------------------------------- */

@@ -95,6 +95,8 @@ ssize_t delim_reader_feed(struct delim_reader *r, const uint8_t *in, size_t n,
 		return (ssize_t)(used + want);
 	}
 	size_t take = avail < want ? avail : want;
+	if (take == 0) /* the varint ended the chunk */
+		return (ssize_t)used;
 	if (reserve(r, r->have + take) < 0)
 		return r->error = -ENOMEM;
 	memcpy(r->buf + r->have, in + used, take);

@@ -29,15 +29,16 @@ static int refuse(enum wire_error *err, enum wire_error code)
 }
 
 /*
- * A peer's text for a log line: at most 40 bytes, anything outside printable
- * ASCII (and the quote and backslash) as \xNN, so no log line can be forged.
+ * Bytes from a peer for a log line: at most max of them, anything outside
+ * printable ASCII (and the quote and backslash) as \xNN, so no log line can
+ * be forged; "..." when cut. out holds 4 * max + 4 bytes.
  */
-static const char *quote(struct nodeinfo_text t, char out[4 * 40 + 4])
+static const char *escape(const char *s, size_t len, size_t max, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t n = 0, shown = t.len > 40 ? 40 : t.len;
+	size_t n = 0, shown = len > max ? max : len;
 	for (size_t i = 0; i < shown; i++) {
-		unsigned char c = (unsigned char)t.s[i];
+		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c <= 0x7e && c != '"' && c != '\\') {
 			out[n++] = (char)c;
 		} else {
@@ -47,12 +48,18 @@ static const char *quote(struct nodeinfo_text t, char out[4 * 40 + 4])
 			out[n++] = hex[c & 15];
 		}
 	}
-	if (shown < t.len) {
+	if (shown < len) {
 		memcpy(out + n, "...", 3);
 		n += 3;
 	}
 	out[n] = '\0';
 	return out;
+}
+
+#define QUOTE_MAX 40
+static const char *quote(struct nodeinfo_text t, char out[4 * QUOTE_MAX + 4])
+{
+	return escape(t.s, t.len, QUOTE_MAX, out);
 }
 
 /* cmtstrings.IsASCIIText: non-empty, every byte printable ASCII (0x20..0x7e). */
@@ -136,7 +143,7 @@ static bool domain_name(const char *s)
 static int listen_parse(const struct nodeinfo *ni, struct netaddr *out, char *name,
 			size_t namesz, char *why, size_t whysz)
 {
-	char q[4 * 40 + 4];
+	char q[4 * QUOTE_MAX + 4];
 	if (strlen(ni->id.s) != ni->id.len || strlen(ni->listen_addr.s) != ni->listen_addr.len)
 		return say(why, whysz, -EINVAL, "id or listen_addr holds a NUL byte");
 	const char *hostport = ni->listen_addr.s;
@@ -159,8 +166,11 @@ static int listen_parse(const struct nodeinfo *ni, struct netaddr *out, char *na
 	char reason[NODEINFO_WHY_LEN];
 	int rc = netaddr_parse(idaddr, NETADDR_NEED_ID | NETADDR_ALLOW_NAME, out, name, namesz,
 			       reason, sizeof(reason));
-	if (rc == -EINVAL)
-		return say(why, whysz, -EINVAL, "id@listen_addr does not parse: %s", reason);
+	if (rc == -EINVAL) { /* the parser's reason quotes the peer's bytes: escape them */
+		char safe[4 * NODEINFO_WHY_LEN + 4];
+		return say(why, whysz, -EINVAL, "id@listen_addr does not parse: %s",
+			   escape(reason, strlen(reason), NODEINFO_WHY_LEN, safe));
+	}
 	if (rc == -EAGAIN && !domain_name(name))
 		return say(why, whysz, -EINVAL, "listen_addr host \"%s\" is neither an IP nor a name",
 			   quote((struct nodeinfo_text){ name, strlen(name) }, q));
@@ -175,7 +185,7 @@ int nodeinfo_netaddr(const struct nodeinfo *ni, struct netaddr *out, char *name,
 
 int nodeinfo_validate(const struct nodeinfo *ni, char *why, size_t whysz)
 {
-	char q[4 * 40 + 4];
+	char q[4 * QUOTE_MAX + 4];
 	struct netaddr na;
 	char name[256];
 	int rc = listen_parse(ni, &na, name, sizeof(name), why, whysz);
@@ -216,7 +226,7 @@ int nodeinfo_validate(const struct nodeinfo *ni, char *why, size_t whysz)
 int nodeinfo_compatible(const struct nodeinfo *ours, const struct nodeinfo *theirs,
 			enum wire_error *err, char *why, size_t whysz)
 {
-	char q1[4 * 40 + 4], q2[4 * 40 + 4];
+	char q1[4 * QUOTE_MAX + 4], q2[4 * QUOTE_MAX + 4];
 	*err = WIRE_OK;
 	if (ours->block != theirs->block)
 		return say(why, whysz, refuse(err, WIRE_ERR_VERSION_MISMATCH),
@@ -240,7 +250,7 @@ int nodeinfo_check(const struct nodeinfo *ours, const struct nodeinfo *theirs,
 		   const uint8_t auth_id[MUKAN_ID_LEN], enum wire_error *err, char *why,
 		   size_t whysz)
 {
-	char q[4 * 40 + 4];
+	char q[4 * QUOTE_MAX + 4];
 	*err = WIRE_OK;
 	char reason[NODEINFO_WHY_LEN];
 	if (nodeinfo_validate(theirs, reason, sizeof(reason)) < 0)

@@ -15,7 +15,7 @@ int pex_addr_from_wire(const uint8_t *id, size_t id_len, const uint8_t *ip, size
 	memset(out, 0, sizeof(*out));
 	/* NetAddressFromProto: net.ParseIP and the port range decide "malformed". */
 	char text[IP_STRLEN + 16];
-	if (ip_len >= sizeof(text) || memchr(ip, '\0', ip_len) || port > 65535)
+	if (ip_len == 0 || ip_len >= sizeof(text) || memchr(ip, '\0', ip_len) || port > 65535)
 		return -EBADMSG;
 	memcpy(text, ip, ip_len);
 	text[ip_len] = '\0';
