@@ -266,3 +266,59 @@ Test(wire_check, not_json, .init = setup, .fini = teardown)
 	cr_assert(strstr(r.err, "not a transcript"), "%s", r.err);
 	run_free(&r);
 }
+
+/* ---- the layers above the secret connection ----------------------------- */
+
+static void alter_moniker(json_t *root)
+{
+	json_object_set_new(at(root, "nodes", "B", "node_info"), "moniker",
+			    json_string("another-moniker"));
+}
+
+Test(wire_check, altered_node_info_field_names_it, .init = setup, .fini = teardown)
+{
+	/* Our NodeInfo is built from the decoded fields: upstream's bytes no longer match. */
+	expect_named(alter_moniker, "node B NodeInfo as we encode it");
+}
+
+static void alter_pex_message(json_t *root)
+{
+	flip_hex(json_array_get(json_object_get(root, "messages"), 1), "message_plaintext", 7);
+}
+
+Test(wire_check, altered_pex_message_names_it, .init = setup, .fini = teardown)
+{
+	expect_named(alter_pex_message, "messages[1] (pex_addrs) PEX message: byte 3");
+}
+
+static void alter_pex_addr(json_t *root)
+{
+	json_array_set_new(json_object_get(root, "pex_addrs"), 2,
+			   json_string("0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c@8.8.4.4:36657"));
+}
+
+Test(wire_check, altered_pex_address_names_it, .init = setup, .fini = teardown)
+{
+	expect_named(alter_pex_addr, "messages[1] (pex_addrs) PEX message");
+}
+
+static void alter_packet(json_t *root)
+{
+	flip_hex(json_array_get(json_object_get(root, "messages"), 2), "written_plaintext", 3);
+}
+
+Test(wire_check, altered_ping_packet_names_it, .init = setup, .fini = teardown)
+{
+	expect_named(alter_packet, "messages[2] (ping) packet as MConnection writes it: byte 1");
+}
+
+static void alter_step(json_t *root)
+{
+	json_object_set_new(json_array_get(json_object_get(root, "messages"), 3), "step",
+			    json_string("pong2"));
+}
+
+Test(wire_check, unknown_step_names_it, .init = setup, .fini = teardown)
+{
+	expect_named(alter_step, "messages[3]: step \"pong2\" is not one this replay knows");
+}

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wire_replay.c - replay an upstream transcript through user/wire/ and
- * compare every byte (see wire_replay.h).
+ * compare every byte (see wire_replay.h): the nodes' keys, the
+ * SecretConnection handshake, and every write as sealed frames. The layers
+ * above (NodeInfo, MConnection, PEX) are wire_replay_layers.c.
  *
  * The order is the transcript's: ephemeral keys both ways, AuthSigMessages,
  * NodeInfos, then `messages` in their order. For each write a side makes we
@@ -13,7 +15,6 @@
 #include "wire_replay.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,147 +22,7 @@
 
 #include "tendermint/p2p/conn.pb-c.h"
 #include "wire/delim.h"
-#include "wire/nodekey.h"
-#include "wire/secret_conn.h"
-
-#define PACKET_READ_LIMIT (64 * 1024)
-#define NODE_INFO_READ_LIMIT 10240 /* upstream's maxNodeInfoSize */
-
-struct node {
-	const char *name; /* "A" */
-	json_t *j;	  /* nodes.<name> */
-	struct node_key key;
-	uint8_t eph_priv[32];
-	struct secret_conn sc;
-	bool sc_live;
-	char dir[16];		/* "A_to_B": what this node wrote */
-	json_t *writes, *frames; /* wire.<dir>.writes, .frames_decrypted */
-	size_t next_write, next_frame;
-	struct sc_dir shadow; /* our send key and counter, to open what we sealed */
-};
-
-struct replay {
-	json_t *root;
-	FILE *log;
-	char *diff;
-	size_t diffsz;
-	bool failed;
-	struct node n[2];
-};
-
-/* Record the first difference; always false, so callers can `return differ(...)`. */
-static bool differ(struct replay *r, const char *fmt, ...)
-{
-	if (!r->failed) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(r->diff, r->diffsz, fmt, ap);
-		va_end(ap);
-		r->failed = true;
-	}
-	return false;
-}
-
-static void logf_(struct replay *r, const char *fmt, ...)
-{
-	if (!r->log)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("  ok  ", r->log);
-	vfprintf(r->log, fmt, ap);
-	fputc('\n', r->log);
-	va_end(ap);
-}
-
-static const char *jstr(struct replay *r, json_t *obj, const char *key, const char *where)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	if (!s)
-		differ(r, "the transcript has no string %s.%s", where, key);
-	return s;
-}
-
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Hex at obj.key into a malloc'ed buffer (free it); NULL and a difference when unusable. */
-static uint8_t *jhex(struct replay *r, json_t *obj, const char *key, const char *where,
-		     size_t *len)
-{
-	const char *s = jstr(r, obj, key, where);
-	if (!s)
-		return NULL;
-	size_t n = strlen(s);
-	uint8_t *out = malloc(n / 2 + 1);
-	if (!out) {
-		differ(r, "out of memory");
-		return NULL;
-	}
-	for (size_t i = 0; n % 2 == 0 && i < n / 2; i++) {
-		int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			n = 1; /* refused below */
-		else
-			out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	if (n % 2) {
-		free(out);
-		differ(r, "%s.%s is not hex", where, key);
-		return NULL;
-	}
-	*len = n / 2;
-	return out;
-}
-
-/* Fixed-size hex field. */
-static bool jhex_n(struct replay *r, json_t *obj, const char *key, const char *where,
-		   uint8_t *out, size_t want)
-{
-	size_t len;
-	uint8_t *p = jhex(r, obj, key, where, &len);
-	if (!p)
-		return false;
-	bool ok = len == want;
-	if (ok)
-		memcpy(out, p, want);
-	free(p);
-	return ok || differ(r, "%s.%s holds %zu bytes, want %zu", where, key, len, want);
-}
-
-static bool same(struct replay *r, const char *what, const uint8_t *ours, size_t ours_len,
-		 const uint8_t *up, size_t up_len)
-{
-	size_t n = ours_len < up_len ? ours_len : up_len;
-	for (size_t i = 0; i < n; i++)
-		if (ours[i] != up[i])
-			return differ(r, "%s: byte %zu of %zu: ours %02x, upstream %02x", what, i,
-				      up_len, ours[i], up[i]);
-	if (ours_len != up_len)
-		return differ(r, "%s: ours %zu bytes, upstream %zu", what, ours_len, up_len);
-	return true;
-}
-
-/* ours against the hex at obj.key. */
-static bool same_hex(struct replay *r, const char *what, const uint8_t *ours, size_t ours_len,
-		     json_t *obj, const char *key, const char *where)
-{
-	size_t len;
-	uint8_t *up = jhex(r, obj, key, where, &len);
-	if (!up)
-		return false;
-	bool ok = same(r, what, ours, ours_len, up, len);
-	free(up);
-	return ok;
-}
+#include "wire_replay_internal.h"
 
 /* ---- the nodes ---------------------------------------------------------- */
 
@@ -189,7 +50,7 @@ static bool node_setup(struct replay *r, struct node *nd, const char *name, cons
 	snprintf(what, sizeof(what), "node %s node ID", name);
 	if (!same_hex(r, what, nd->key.id, MUKAN_ID_LEN, nd->j, "node_id", where))
 		return false;
-	logf_(r, "node %s: key, public key and node ID from its seed", name);
+	replay_log(r, "node %s: key, public key and node ID from its seed", name);
 
 	snprintf(nd->dir, sizeof(nd->dir), "%s_to_%s", name, peer);
 	json_t *w = json_object_get(json_object_get(r->root, "wire"), nd->dir);
@@ -287,7 +148,7 @@ static bool check_frame(struct replay *r, struct sc_dir *d, const uint8_t *seale
  * given), then the plaintext they carry against expect (when given).
  * Leaves the write's bytes in *up for delivering to the peer.
  */
-static bool our_write(struct replay *r, struct node *nd, const char *phase, json_t *msg_frames,
+bool our_write(struct replay *r, struct node *nd, const char *phase, json_t *msg_frames,
 		      const uint8_t *expect, size_t expect_len, const char *expect_name,
 		      uint8_t **up, size_t *up_len)
 {
@@ -357,13 +218,13 @@ static bool our_write(struct replay *r, struct node *nd, const char *phase, json
 		return false;
 	}
 	sc_tx_advance(&nd->sc, *up_len);
-	logf_(r, "%s: %zu bytes, %zu frame(s)", what, *up_len, frames);
+	replay_log(r, "%s: %zu bytes, %zu frame(s)", what, *up_len, frames);
 	*up = bytes;
 	return true;
 }
 
 /* Upstream's bytes of a write to our receiving session. */
-static bool deliver(struct replay *r, struct node *from, struct node *to, uint8_t *bytes,
+bool deliver(struct replay *r, struct node *from, struct node *to, uint8_t *bytes,
 		    size_t len, const char *phase)
 {
 	int rc = sc_recv(&to->sc, bytes, len, 0);
@@ -417,7 +278,7 @@ static bool check_secrets(struct replay *r, struct node *nd, struct node *peer)
 		return false;
 	nd->shadow = nd->sc.send; /* counter 0: nothing sealed was checked yet */
 	nd->shadow.counter = 0;
-	logf_(r, "node %s: DH secret, key order, receive and send keys, challenge", nd->name);
+	replay_log(r, "node %s: DH secret, key order, receive and send keys, challenge", nd->name);
 	return true;
 }
 
@@ -457,101 +318,7 @@ static bool auth_write(struct replay *r, struct node *nd, struct node *peer)
 	snprintf(what, sizeof(what), "node %s's view of %s's node ID", peer->name, nd->name);
 	if (!same_hex(r, what, peer->sc.remote_id, MUKAN_ID_LEN, nd->j, "node_id", where))
 		return false;
-	logf_(r, "node %s authenticated %s", peer->name, nd->name);
-	return true;
-}
-
-/* ---- after the handshake ------------------------------------------------ */
-
-/*
- * One delimited message written by nd: plaintext `written` sent as one
- * write, compared, delivered; the peer must read back `body`.
- */
-static bool message(struct replay *r, struct node *nd, struct node *peer, const char *phase,
-		    const uint8_t *written, size_t wlen, json_t *msg_frames, const uint8_t *body,
-		    size_t blen, size_t limit)
-{
-	if (sc_send(&nd->sc, written, wlen) < 0)
-		return differ(r, "node %s could not send %s", nd->name, phase);
-	uint8_t *up;
-	size_t ulen;
-	if (!our_write(r, nd, phase, msg_frames, written, wlen, phase, &up, &ulen) ||
-	    !deliver(r, nd, peer, up, ulen, phase))
-		return false;
-	const uint8_t *got;
-	size_t glen;
-	int rc = sc_read_msg(&peer->sc, limit, &got, &glen);
-	if (rc < 0)
-		return differ(r, "node %s cannot read %s's %s back: %s", peer->name, nd->name, phase,
-			      rc == -EPROTO ? wire_error_name(peer->sc.error) : "incomplete");
-	char what[96];
-	snprintf(what, sizeof(what), "%s read by node %s", phase, peer->name);
-	if (!same(r, what, got, glen, body, blen))
-		return false;
-	logf_(r, "node %s read %s (%zu bytes)", peer->name, phase, blen);
-	return true;
-}
-
-static bool node_info(struct replay *r, struct node *nd, struct node *peer)
-{
-	char where[32];
-	snprintf(where, sizeof(where), "nodes.%s", nd->name);
-	size_t wlen, blen;
-	uint8_t *written = jhex(r, nd->j, "node_info_written_plaintext", where, &wlen);
-	uint8_t *body = written ? jhex(r, nd->j, "node_info_proto", where, &blen) : NULL;
-	bool ok = body && message(r, nd, peer, "node_info", written, wlen, NULL, body, blen,
-				  NODE_INFO_READ_LIMIT);
-	free(written);
-	free(body);
-	return ok;
-}
-
-static struct node *node_named(struct replay *r, const char *name)
-{
-	for (int i = 0; i < 2; i++)
-		if (name && strcmp(r->n[i].name, name) == 0)
-			return &r->n[i];
-	return NULL;
-}
-
-static bool messages(struct replay *r)
-{
-	json_t *msgs = json_object_get(r->root, "messages");
-	if (!json_is_array(msgs))
-		return differ(r, "the transcript has no array messages");
-	for (size_t i = 0; i < json_array_size(msgs); i++) {
-		json_t *m = json_array_get(msgs, i);
-		char where[32];
-		snprintf(where, sizeof(where), "messages[%zu]", i);
-		const char *step = jstr(r, m, "step", where), *from = jstr(r, m, "from", where);
-		struct node *nd = node_named(r, from);
-		if (!step || !from)
-			return false;
-		if (!nd)
-			return differ(r, "%s.from names no node", where);
-		size_t wlen, plen;
-		uint8_t *written = jhex(r, m, "written_plaintext", where, &wlen);
-		uint8_t *packet = written ? jhex(r, m, "packet_plaintext", where, &plen) : NULL;
-		bool ok = packet != NULL;
-		/* The delimited write is the packet and its varint length. */
-		if (ok) {
-			uint8_t hdr[DELIM_MAX_HDR];
-			size_t h = delim_put_len(hdr, plen);
-			char what[96];
-			snprintf(what, sizeof(what), "%s (%s) length prefix", where, step);
-			ok = same(r, what, hdr, h, written, wlen < h ? wlen : h) &&
-			     (wlen == h + plen && memcmp(written + h, packet, plen) == 0
-				      ? true
-				      : differ(r, "%s (%s): written_plaintext is not the packet "
-						  "delimited", where, step));
-		}
-		ok = ok && message(r, nd, &r->n[nd == &r->n[0]], step, written, wlen,
-				   json_object_get(m, "frames"), packet, plen, PACKET_READ_LIMIT);
-		free(written);
-		free(packet);
-		if (!ok)
-			return false;
-	}
+	replay_log(r, "node %s authenticated %s", peer->name, nd->name);
 	return true;
 }
 
@@ -569,8 +336,10 @@ static bool all_consumed(struct replay *r)
 		const uint8_t *p;
 		if (sc_tx_peek(&nd->sc, &p) > 0)
 			return differ(r, "node %s has bytes left to send", nd->name);
+		if (sc_rx_peek(&nd->sc, &p) > 0)
+			return differ(r, "node %s has bytes left unread", nd->name);
 	}
-	return true;
+	return replay_layers_idle(r);
 }
 
 bool wire_replay(json_t *root, FILE *log, char *diff, size_t diffsz)
@@ -583,13 +352,15 @@ bool wire_replay(json_t *root, FILE *log, char *diff, size_t diffsz)
 	uint8_t *up;
 	size_t ulen;
 	bool ok = node_setup(&r, a, "A", "B") && node_setup(&r, b, "B", "A") &&
-		  node_start(&r, a, b) && node_start(&r, b, a) &&
+		  node_start(&r, a, b) && node_start(&r, b, a) && replay_layers_setup(&r) &&
 		  our_write(&r, a, "eph_pub", NULL, NULL, 0, NULL, &up, &ulen) &&
 		  deliver(&r, a, b, up, ulen, "eph_pub") &&
 		  our_write(&r, b, "eph_pub", NULL, NULL, 0, NULL, &up, &ulen) &&
 		  deliver(&r, b, a, up, ulen, "eph_pub") && check_secrets(&r, a, b) &&
 		  check_secrets(&r, b, a) && auth_write(&r, a, b) && auth_write(&r, b, a) &&
-		  node_info(&r, a, b) && node_info(&r, b, a) && messages(&r) && all_consumed(&r);
+		  replay_node_info(&r, a, b) && replay_node_info(&r, b, a) &&
+		  replay_messages(&r) && all_consumed(&r);
+	replay_layers_free(&r);
 	for (int i = 0; i < 2; i++) {
 		if (r.n[i].sc_live)
 			sc_free(&r.n[i].sc);
