@@ -322,3 +322,38 @@ Test(wire_check, unknown_step_names_it, .init = setup, .fini = teardown)
 {
 	expect_named(alter_step, "messages[3]: step \"pong2\" is not one this replay knows");
 }
+
+/* ---- nothing specific to this file's values ----------------------------- */
+
+static void swap_names(json_t *root)
+{
+	/* Node "A" becomes the listener whose key sorts high, "B" the dialer. */
+	json_t *nodes = json_object_get(root, "nodes"), *wire = json_object_get(root, "wire");
+	json_t *a = json_incref(json_object_get(nodes, "A")), *b = json_incref(json_object_get(nodes, "B"));
+	json_object_set_new(nodes, "A", b);
+	json_object_set_new(nodes, "B", a);
+	json_t *ab = json_incref(json_object_get(wire, "A_to_B"));
+	json_t *ba = json_incref(json_object_get(wire, "B_to_A"));
+	json_object_set_new(ba, "from", json_string("A"));
+	json_object_set_new(ba, "to", json_string("B"));
+	json_object_set_new(ab, "from", json_string("B"));
+	json_object_set_new(ab, "to", json_string("A"));
+	json_object_set_new(wire, "A_to_B", ba);
+	json_object_set_new(wire, "B_to_A", ab);
+	json_t *msgs = json_object_get(root, "messages");
+	for (size_t i = 0; i < json_array_size(msgs); i++) {
+		json_t *m = json_array_get(msgs, i);
+		bool from_a = strcmp(json_string_value(json_object_get(m, "from")), "A") == 0;
+		json_object_set_new(m, "from", json_string(from_a ? "B" : "A"));
+		json_object_set_new(m, "to", json_string(from_a ? "A" : "B"));
+	}
+}
+
+Test(wire_check, names_and_roles_swapped_still_pass, .init = setup, .fini = teardown)
+{
+	/* The same bytes with the node names swapped: the dialer is "B", sorting low. */
+	struct run r = wire_check(altered(swap_names), false);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "wire: transcript ok\n");
+	run_free(&r);
+}
