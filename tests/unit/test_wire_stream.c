@@ -455,3 +455,24 @@ Test(wire_stream, partial_tx_advance)
 	cr_assert_arr_eq(q, "abc", 3);
 	pair_free(&p);
 }
+
+Test(wire_stream, a_layer_above_fails_the_session)
+{
+	/* NodeInfo refused: the session ends with that reason and step, keys wiped. */
+	struct sc_pair p;
+	pair_init(&p, 1, 2);
+	pair_handshake(&p, 0);
+	cr_assert_eq(sc_fail(&p.a, WIRE_ERR_NETWORK_MISMATCH, WIRE_STEP_NODE_INFO), -EPROTO);
+	cr_assert_eq(p.a.state, SC_FAILED);
+	cr_assert_eq(p.a.error, WIRE_ERR_NETWORK_MISMATCH);
+	cr_assert_eq(p.a.step, WIRE_STEP_NODE_INFO);
+	static const uint8_t zero[32];
+	cr_assert_arr_eq(p.a.send.key, zero, 32);
+	/* A second failure does not overwrite the first. */
+	cr_assert_eq(sc_fail(&p.a, WIRE_ERR_TIMEOUT, WIRE_STEP_SESSION), -EPROTO);
+	cr_assert_eq(p.a.error, WIRE_ERR_NETWORK_MISMATCH);
+	cr_assert_eq(p.a.step, WIRE_STEP_NODE_INFO);
+	cr_assert_eq(sc_recv_eof(&p.a), -EPROTO);
+	cr_assert_eq(p.a.error, WIRE_ERR_NETWORK_MISMATCH);
+	pair_free(&p);
+}
