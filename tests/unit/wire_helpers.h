@@ -12,6 +12,8 @@
 
 #include <jansson.h>
 
+#include "wire/secret_conn.h"
+
 #define TRANSCRIPT_1 "tests/vectors/cometbft/cometbft-v0.34.35-transcript-1.json"
 #define GOLDEN_DERIVE "tests/vectors/cometbft/TestDeriveSecretsAndChallengeGolden.golden"
 
@@ -29,5 +31,25 @@ const char *transcript_str(json_t *root, const char *path);
 
 /* transcript_str decoded as exactly len bytes of hex. */
 void transcript_hex(json_t *root, const char *path, uint8_t *out, size_t len);
+
+/* Two sessions wired to each other: a dials b (expecting b's ID). */
+struct sc_pair {
+	struct node_key ka, kb;
+	struct secret_conn a, b;
+};
+
+/* Keys from seeds seed_a, seed_b (every byte the same), random ephemeral keys. */
+void pair_init(struct sc_pair *p, uint8_t seed_a, uint8_t seed_b);
+
+/*
+ * Move everything from's tx holds into to's sc_recv, chunk bytes at a time
+ * (0: all at once). Returns the first sc_recv error, else 0.
+ */
+int pump(struct secret_conn *from, struct secret_conn *to, size_t chunk);
+
+/* Pump both ways until both are open (the test fails otherwise). */
+void pair_handshake(struct sc_pair *p, size_t chunk);
+
+void pair_free(struct sc_pair *p);
 
 #endif /* MUKAN_TEST_WIRE_HELPERS_H */

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keccak.c - Keccak-f[1600] written from FIPS 202: theta, rho, pi, chi and
- * iota over 25 lanes, 24 rounds. The rho offsets and round constants are
- * the tables of FIPS 202 sections 3.2.2 and 3.2.5; the unit tests check the
- * permutation through SHA3-256 and SHAKE128 known answers.
+ * iota over 25 lanes, 24 rounds. The rho offsets (in the 25 moves below)
+ * and round constants are the tables of FIPS 202 sections 3.2.2 and 3.2.5;
+ * the unit tests check the permutation through SHA3-256 and SHAKE128 known
+ * answers.
  */
 #include "keccak.h"
 
@@ -23,20 +24,6 @@ static const uint64_t round_constants[ROUNDS] = {
 	0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
 };
 
-/* rho: rotation of lane x + 5 y (FIPS 202, 3.2.2, table 2). */
-static const unsigned rho_offsets[25] = {
-	0,  1,	62, 28, 27, /* y = 0 */
-	36, 44, 6,  55, 20, /* y = 1 */
-	3,  10, 43, 25, 39, /* y = 2 */
-	41, 45, 15, 21, 8,  /* y = 3 */
-	18, 2,	61, 56, 14, /* y = 4 */
-};
-
-static inline uint64_t rotl64(uint64_t v, unsigned n)
-{
-	return n ? (v << n) | (v >> (64 - n)) : v;
-}
-
 static inline uint64_t load_le64(const uint8_t *p)
 {
 	uint64_t v = 0;
@@ -51,31 +38,68 @@ static inline void store_le64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)v;
 }
 
+/* A rotation by a constant 1..63, so the compiler emits one instruction. */
+#define ROTL(v, n) (((v) << (n)) | ((v) >> (64 - (n))))
+
+/* chi on the row starting at lane y: the only non-linear step. */
+#define CHI_ROW(y)                                                                     \
+	do {                                                                           \
+		a[(y)] = b[(y)] ^ (~b[(y) + 1] & b[(y) + 2]);                          \
+		a[(y) + 1] = b[(y) + 1] ^ (~b[(y) + 2] & b[(y) + 3]);                  \
+		a[(y) + 2] = b[(y) + 2] ^ (~b[(y) + 3] & b[(y) + 4]);                  \
+		a[(y) + 3] = b[(y) + 3] ^ (~b[(y) + 4] & b[(y)]);                      \
+		a[(y) + 4] = b[(y) + 4] ^ (~b[(y)] & b[(y) + 1]);                      \
+	} while (0)
+
+/*
+ * One round per iteration, unrolled within: theta's column parities C and
+ * their mix D; rho and pi as 25 moves (lane (x, y), rotated by its rho
+ * offset, goes to (y, 2x + 3y)), theta's D applied on the way; chi row by
+ * row; iota.
+ */
 static void permute_lanes(uint64_t a[25])
 {
+	uint64_t b[25];
 	for (int round = 0; round < ROUNDS; round++) {
-		/* theta: each column's parity folded into its neighbours. */
-		uint64_t c[5], d[5];
-		for (int x = 0; x < 5; x++)
-			c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
-		for (int x = 0; x < 5; x++)
-			d[x] = c[(x + 4) % 5] ^ rotl64(c[(x + 1) % 5], 1);
-		for (int i = 0; i < 25; i++)
-			a[i] ^= d[i % 5];
+		uint64_t c0 = a[0] ^ a[5] ^ a[10] ^ a[15] ^ a[20];
+		uint64_t c1 = a[1] ^ a[6] ^ a[11] ^ a[16] ^ a[21];
+		uint64_t c2 = a[2] ^ a[7] ^ a[12] ^ a[17] ^ a[22];
+		uint64_t c3 = a[3] ^ a[8] ^ a[13] ^ a[18] ^ a[23];
+		uint64_t c4 = a[4] ^ a[9] ^ a[14] ^ a[19] ^ a[24];
+		uint64_t d0 = c4 ^ ROTL(c1, 1), d1 = c0 ^ ROTL(c2, 1), d2 = c1 ^ ROTL(c3, 1);
+		uint64_t d3 = c2 ^ ROTL(c4, 1), d4 = c3 ^ ROTL(c0, 1);
 
-		/* rho and pi: lane (x, y) rotated, moved to (y, 2x + 3y). */
-		uint64_t b[25];
-		for (int y = 0; y < 5; y++)
-			for (int x = 0; x < 5; x++)
-				b[y + 5 * ((2 * x + 3 * y) % 5)] =
-					rotl64(a[x + 5 * y], rho_offsets[x + 5 * y]);
+		b[0] = a[0] ^ d0;
+		b[10] = ROTL((a[1] ^ d1), 1);
+		b[20] = ROTL((a[2] ^ d2), 62);
+		b[5] = ROTL((a[3] ^ d3), 28);
+		b[15] = ROTL((a[4] ^ d4), 27);
+		b[16] = ROTL((a[5] ^ d0), 36);
+		b[1] = ROTL((a[6] ^ d1), 44);
+		b[11] = ROTL((a[7] ^ d2), 6);
+		b[21] = ROTL((a[8] ^ d3), 55);
+		b[6] = ROTL((a[9] ^ d4), 20);
+		b[7] = ROTL((a[10] ^ d0), 3);
+		b[17] = ROTL((a[11] ^ d1), 10);
+		b[2] = ROTL((a[12] ^ d2), 43);
+		b[12] = ROTL((a[13] ^ d3), 25);
+		b[22] = ROTL((a[14] ^ d4), 39);
+		b[23] = ROTL((a[15] ^ d0), 41);
+		b[8] = ROTL((a[16] ^ d1), 45);
+		b[18] = ROTL((a[17] ^ d2), 15);
+		b[3] = ROTL((a[18] ^ d3), 21);
+		b[13] = ROTL((a[19] ^ d4), 8);
+		b[14] = ROTL((a[20] ^ d0), 18);
+		b[24] = ROTL((a[21] ^ d1), 2);
+		b[9] = ROTL((a[22] ^ d2), 61);
+		b[19] = ROTL((a[23] ^ d3), 56);
+		b[4] = ROTL((a[24] ^ d4), 14);
 
-		/* chi: the only non-linear step, row by row. */
-		for (int y = 0; y < 25; y += 5)
-			for (int x = 0; x < 5; x++)
-				a[y + x] = b[y + x] ^ (~b[y + (x + 1) % 5] & b[y + (x + 2) % 5]);
-
-		/* iota */
+		CHI_ROW(0);
+		CHI_ROW(5);
+		CHI_ROW(10);
+		CHI_ROW(15);
+		CHI_ROW(20);
 		a[0] ^= round_constants[round];
 	}
 }
