@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "wire/delim_reader.h"
+#include "wire/delim.h"
 #include "wire/pb.h"
 
 /* Feed stream in pieces of `step` bytes; collect the messages into out (concatenated). */
@@ -55,7 +56,7 @@ Test(delim_reader, every_split_gives_the_same_messages)
 	uint8_t stream[4000], bodies[4000];
 	size_t n = 0, nb = 0;
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		n += pb_varint_put(stream + n, sizes[i]);
+		n += delim_put_len(stream + n, sizes[i]);
 		for (size_t j = 0; j < sizes[i]; j++)
 			stream[n++] = bodies[nb++] = (uint8_t)(i * 31 + j);
 	}
@@ -92,7 +93,7 @@ Test(delim_reader, limit_refuses_the_length_before_the_body)
 	struct delim_reader r;
 	delim_reader_init(&r, 10240);
 	uint8_t hdr[10];
-	size_t h = pb_varint_put(hdr, 10241);
+	size_t h = delim_put_len(hdr, 10241);
 	const uint8_t *msg;
 	size_t len;
 	/* Only the varint: refused at once, nothing allocated for the claimed body. */
@@ -104,7 +105,7 @@ Test(delim_reader, limit_refuses_the_length_before_the_body)
 
 	/* Exactly the limit passes. */
 	uint8_t *big = calloc(1, 10240 + 3), *out = malloc(10240);
-	size_t bh = pb_varint_put(big, 10240);
+	size_t bh = delim_put_len(big, 10240);
 	cr_assert_eq(read_all(10240, big, bh + 10240, 4096, &len, 1, out), 1);
 	cr_assert_eq(len, 10240);
 	free(big);
@@ -116,7 +117,7 @@ Test(delim_reader, buffer_grows_with_bytes_not_with_the_claim)
 	struct delim_reader r;
 	delim_reader_init(&r, DELIM_LIMIT_HANDSHAKE);
 	uint8_t hdr[10] = { 0 };
-	size_t h = pb_varint_put(hdr, DELIM_LIMIT_HANDSHAKE);
+	size_t h = delim_put_len(hdr, DELIM_LIMIT_HANDSHAKE);
 	hdr[h] = 0x55;
 	const uint8_t *msg;
 	size_t len;
@@ -178,15 +179,15 @@ Test(delim_reader, partial_tells_truncation_from_a_clean_end)
 	delim_reader_free(&r);
 }
 
-Test(delim_reader, varint_encoding)
+Test(delim_reader, varint_lengths)
 {
 	uint8_t b[10];
-	cr_assert_eq(pb_varint_put(b, 0), 1);
+	cr_assert_eq(delim_put_len(b, 0), 1);
 	cr_assert_eq(b[0], 0);
-	cr_assert_eq(pb_varint_put(b, 150), 2);
+	cr_assert_eq(delim_put_len(b, 150), 2);
 	cr_assert_eq(b[0], 0x96);
 	cr_assert_eq(b[1], 0x01);
-	cr_assert_eq(pb_varint_put(b, UINT64_MAX), 10);
+	cr_assert_eq(delim_put_len(b, UINT64_MAX), 10);
 	cr_assert_eq(pb_varint_len(UINT64_MAX), 10);
 	cr_assert_eq(pb_varint_len(127), 1);
 	cr_assert_eq(pb_varint_len(128), 2);

@@ -13,6 +13,7 @@
 
 #include <criterion/criterion.h>
 
+#include "wire/delim.h"
 #include "wire/pb.h"
 #include "wire/pex.h"
 #include "wire_helpers.h"
@@ -112,7 +113,7 @@ static size_t one_addr_msg(uint8_t *out, const char *id, size_t id_len, const ch
 	memcpy(na + n, ip, ip_len);
 	n += ip_len;
 	na[n++] = 0x18;
-	n += pb_varint_put(na + n, port);
+	n += delim_put_len(na + n, port);
 	/* Message{pex_addrs = 2 {addrs = 1 {na}}} */
 	size_t m = 0;
 	out[m++] = 0x12;
@@ -255,7 +256,7 @@ Test(pex_codec, reply_cap_of_250_addresses)
 	}
 	size_t n = 0;
 	buf[n++] = 0x12;
-	n += pb_varint_put(buf + n, body);
+	n += delim_put_len(buf + n, body);
 	memcpy(buf + n, list, body);
 	n += body;
 	cr_assert_lt(n, PEX_MAX_MSG_SIZE);

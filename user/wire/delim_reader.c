@@ -76,7 +76,7 @@ ssize_t delim_reader_feed(struct delim_reader *r, const uint8_t *in, size_t n,
 			return (ssize_t)used;
 		uint8_t b = in[used++];
 		/* Go's ReadUvarint: the tenth byte may hold only the 64th bit. */
-		if (r->hdr_bytes == DELIM_VARINT_MAX - 1 && b > 1)
+		if (r->hdr_bytes == DELIM_MAX_HDR - 1 && b > 1)
 			return r->error = -EBADMSG;
 		r->len |= (uint64_t)(b & 0x7f) << (7 * r->hdr_bytes);
 		r->hdr_bytes++;

@@ -13,7 +13,9 @@
  * across chunks is buffered, and the buffer grows with the bytes that really
  * arrive, not with the length the peer announced.
  *
- * Sans-IO: no sockets, no clock. The caller feeds what it read.
+ * delim.h has the one-shot parse of a message already whole in a buffer and
+ * the varint writer; this reader is for streams. Sans-IO: no sockets, no
+ * clock. The caller feeds what it read.
  */
 #ifndef MUKAN_WIRE_DELIM_READER_H
 #define MUKAN_WIRE_DELIM_READER_H
@@ -23,7 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define DELIM_VARINT_MAX 10 /* bytes of a 64-bit varint */
+#include "wire/delim.h"
 
 /* Upstream's read limits (bodies, varint excluded). */
 #define DELIM_LIMIT_HANDSHAKE (1024 * 1024) /* ephemeral key, AuthSigMessage */

@@ -10,6 +10,8 @@
 #include "wire/pb.h"
 #include "wire/pex.h"
 
+#define MCONN_KEEP_BUF 4096 /* a channel buffer above this is released once used */
+
 void mconn_config_default(struct mconn_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -160,9 +162,17 @@ ssize_t mconn_read(struct mconn *c, const uint8_t *in, size_t n, struct mconn_ms
 	if (c->error)
 		return -EPROTO;
 	for (size_t i = 0; i < c->cfg.n_channels; i++) {
-		if (c->chans[i].delivered) {
-			c->chans[i].delivered = false;
-			c->chans[i].len = 0;
+		struct mconn_chan_state *ch = &c->chans[i];
+		if (!ch->delivered)
+			continue;
+		ch->delivered = false;
+		ch->len = 0;
+		/* Large messages are rare (a PEX reply every 30 s at most): do not keep
+		 * up to 64,000 bytes per channel for each of thousands of peers. */
+		if (ch->cap > MCONN_KEEP_BUF) {
+			free(ch->buf);
+			ch->buf = NULL;
+			ch->cap = 0;
 		}
 	}
 	size_t used = 0;

@@ -4,16 +4,7 @@
 
 #include <errno.h>
 
-size_t pb_varint_put(uint8_t *out, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		out[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	out[n++] = (uint8_t)v;
-	return n;
-}
+#include "wire/delim.h"
 
 size_t pb_varint_len(uint64_t v)
 {
@@ -37,7 +28,7 @@ ssize_t pb_write_delimited(const ProtobufCMessage *m, uint8_t *out, size_t cap)
 	size_t hdr = pb_varint_len(body);
 	if (hdr + body > cap)
 		return -ENOSPC;
-	pb_varint_put(out, body);
+	delim_put_len(out, body);
 	protobuf_c_message_pack(m, out + hdr);
 	return (ssize_t)(hdr + body);
 }

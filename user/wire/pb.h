@@ -14,8 +14,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-/* Append v as an unsigned varint; returns its length (1..10). */
-size_t pb_varint_put(uint8_t *out, uint64_t v);
+/* The length of v as an unsigned varint (1..10); delim_put_len writes it. */
 size_t pb_varint_len(uint64_t v);
 
 /* Bytes of m delimited: varint length plus the packed body. */
