@@ -118,7 +118,10 @@ struct secret_conn {
 	struct sc_buf rx; /* plaintext received, not yet read */
 };
 
-/* Start a session: our ephemeral key pair, its message queued. 0 or -ENOMEM. */
+/*
+ * Start a session: our ephemeral key pair, its message queued. 0, -ENOMEM,
+ * or -ENOSYS when libsodium cannot start (no entropy source).
+ */
 int sc_init(struct secret_conn *c, const struct sc_config *cfg);
 
 /* Free the buffers and wipe the keys. The struct can be sc_init'ed again. */
@@ -127,8 +130,9 @@ void sc_free(struct secret_conn *c);
 /*
  * Bytes the peer sent, all of them consumed: the handshake advances (and
  * may queue bytes to send), frames after it are opened into the received
- * plaintext. 0, -EPROTO (failed: see c->error), -ENOMEM. A handshake past
- * its deadline fails with WIRE_ERR_TIMEOUT before the bytes are looked at.
+ * plaintext. 0, -EPROTO (failed: see c->error), -ENOMEM (the session cannot
+ * go on: free it). A handshake past its deadline fails with
+ * WIRE_ERR_TIMEOUT before the bytes are looked at.
  */
 int sc_recv(struct secret_conn *c, const uint8_t *data, size_t len, int64_t now);
 
