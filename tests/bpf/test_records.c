@@ -49,6 +49,16 @@ static void gate_off(void)
 
 /* ---- a stale index entry ---------------------------------------------------- */
 
+/* A descriptor of the pinned book_idx (the caller closes it). */
+static int bpf_obj_get_idx(void)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/book_idx", bt.pin_dir);
+	int fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	return fd;
+}
+
 static struct mukan_addr addr_of(const char *ip, uint16_t port)
 {
 	struct mukan_addr a = { 0 };
@@ -92,6 +102,50 @@ Test(records, stale_index_entry_neither_writes_nor_gates)
 	cr_assert_eq(s.connects, s0.connects, "no dial was counted as a book address's");
 	cr_assert_eq(s.gated, s0.gated);
 	cr_assert_eq(s.not_in_book, s0.not_in_book + 3);
+}
+
+/*
+ * A reader (bpf status, show/export --live) sees a bad record as the writer
+ * would, quarantined, and writes nothing: the map and book_idx stay as they
+ * are. A writer's open quarantines it for real and leaves book_idx holding
+ * exactly the book's records (stale entries gone).
+ */
+Test(records, readers_write_nothing_and_writers_make_the_index_true)
+{
+	int a = bt_add("127.0.0.1", 26656);
+	int b = bt_add("127.0.0.2", 26656);
+	struct mukan_addr stale = addr_of("127.0.0.9", 26656);
+	cr_assert_eq(kern_index_set(bt.k, &stale, b), 0);
+	kern_slots(bt.k)[a].bucket_type = 9; /* as bpftool would */
+	bt_close();
+
+	struct kern *k;
+	char err[512];
+	cr_assert_eq(kern_open_pinned(&k, bt.pin_dir, err, sizeof(err)), 0, "%s", err);
+	struct mukan_peer before_a = kern_slots(k)[a];
+	int entries = kern_index_count(k);
+	struct book *snap;
+	cr_assert_eq(kern_book_snapshot(k, false, &snap, err, sizeof(err)), 0, "%s", err);
+	enum book_problem why;
+	cr_assert_eq(book_next_quarantined(snap, 0, &why), a);
+	cr_assert_eq(why, BOOK_BAD_BUCKET_TYPE);
+	cr_assert_eq(book_size(snap), 1);
+	book_free(snap);
+	cr_assert_eq(kern_index_count(k), entries, "a reader changed book_idx");
+	cr_assert(memcmp(&before_a, &kern_slots(k)[a], sizeof(before_a)) == 0,
+		  "a reader changed a record");
+
+	struct book *live;
+	cr_assert_eq(kern_book_open(k, false, BT_BOOK_SEED, &live, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(book_n_quarantined(live), 1);
+	cr_assert_eq(kern_index_count(k), 1, "only b's entry is left");
+	uint32_t s;
+	int idx = bpf_obj_get_idx();
+	int found = bpf_map_lookup_elem(idx, &before_a.addr, &s);
+	close(idx);
+	cr_assert_eq(found, -ENOENT, "the quarantined record's address left book_idx");
+	book_free(live);
+	kern_close(k);
 }
 
 /* ---- dials from several threads ------------------------------------------- */
