@@ -33,6 +33,7 @@
 #include <criterion/criterion.h>
 
 #include "book/book.h"
+#include "book/book_file.h"
 #include "fixture.h"
 #include "mukan/rules.h"
 
@@ -46,6 +47,8 @@ static void gate_off(void)
 	c.flags = 0;
 	bt_config_set(&c);
 }
+
+static unsigned assert_index_true(void);
 
 /* ---- a stale index entry ---------------------------------------------------- */
 
@@ -146,6 +149,60 @@ Test(records, readers_write_nothing_and_writers_make_the_index_true)
 	cr_assert_eq(found, -ENOENT, "the quarantined record's address left book_idx");
 	book_free(live);
 	kern_close(k);
+}
+
+/*
+ * `book import --live` of 200 records from one /16, told by one source, into
+ * a live book with other keys: placed anew, they all belong in one new
+ * bucket. Today's main put all 200 there (390 in the issue); the live book
+ * keeps 65, the rest expire as upstream's add expires them, and the import
+ * counts them. (The file itself spreads them over 4 buckets of 50.)
+ */
+Test(records, live_import_never_fills_a_bucket_past_65)
+{
+	bt_add("127.0.0.1", 26656); /* not empty: the file's keys are not adopted */
+	char path[256];
+	snprintf(path, sizeof(path), "/tmp/mukan-records-%d.json", (int)getpid());
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"key\": \"0123456789abcdef01234567\", \"addrs\": [");
+	for (int i = 0; i < 200; i++)
+		fprintf(f,
+			"%s{\"addr\": {\"id\": \"%040x\", \"ip\": \"1.2.%d.%d\", \"port\": 26656}, "
+			"\"src\": {\"id\": \"\", \"ip\": \"5.6.7.8\", \"port\": 26656}, "
+			"\"buckets\": [%d], \"attempts\": 0, \"bucket_type\": 1, "
+			"\"last_attempt\": \"2026-01-01T00:00:%02dZ\", "
+			"\"last_success\": \"0001-01-01T00:00:00Z\", "
+			"\"last_ban_time\": \"0001-01-01T00:00:00Z\"}",
+			i ? "," : "", i + 1, i / 250, i % 250 + 1, 7 + i % 4, i % 60);
+	fprintf(f, "]}\n");
+	cr_assert_eq(fclose(f), 0);
+
+	char err[512];
+	struct book_opts bo = { .strict = false, .seed = 1 };
+	struct book_file_opts fo = { .wall_offset_ns = kern_wall_offset() };
+	struct book *file;
+	int e = book_load(path, &bo, &fo, &file, err, sizeof(err));
+	unlink(path);
+	cr_assert_eq(e, 0, "%s", err);
+	cr_assert_eq(book_size(file), 200);
+	book_free(bt.b);
+	bt.b = NULL;
+	struct kern_import_tally t;
+	cr_assert_eq(kern_book_import(bt.k, false, 1, file, &bt.b, &t, err, sizeof(err)), 0, "%s",
+		     err);
+	book_free(file);
+	cr_assert_not(t.kept_buckets, "placed anew under the live keys");
+	cr_assert_eq(t.imported, 200);
+	uint32_t most = 0;
+	for (unsigned i = 0; i < BOOK_NEW_BUCKETS; i++) {
+		uint32_t n = book_bucket_len(bt.b, MUKAN_BUCKET_NEW, i);
+		most = n > most ? n : most;
+	}
+	cr_assert_eq(most, 65, "the fullest new bucket holds %u", most);
+	cr_assert_eq(t.expired, 135, "what left the full bucket is counted");
+	cr_assert_eq(book_size(bt.b), 1 + 65);
+	cr_assert_eq(assert_index_true(), book_size(bt.b));
 }
 
 /* ---- dials from several threads ------------------------------------------- */
