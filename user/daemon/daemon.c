@@ -151,16 +151,11 @@ static int open_sockets(struct daemon *d, char *err, size_t errsz)
 	if (d->sigfd < 0)
 		return fail(err, errsz, -errno, "signalfd");
 	daemon_arm_poll(d, d->sigfd, TAG_SIGNAL, 0, POLLIN, true);
-	d->control_fd = control_listen(d->cfg.control);
-	if (d->control_fd < 0)
-		return fail(err, errsz, d->control_fd, d->cfg.control);
-	daemon_arm_poll(d, d->control_fd, TAG_CONTROL_LISTEN, 0, POLLIN, true);
-	if (d->cfg.handoff[0]) {
-		d->handoff_listen_fd = handoff_listen(d->cfg.handoff);
-		if (d->handoff_listen_fd < 0)
-			return fail(err, errsz, d->handoff_listen_fd, d->cfg.handoff);
-		daemon_arm_poll(d, d->handoff_listen_fd, TAG_HANDOFF_LISTEN, 0, POLLIN, true);
-	}
+	int e = control_open(d, d->cfg.control);
+	if (e < 0)
+		return fail(err, errsz, e, d->cfg.control);
+	if (d->cfg.handoff[0] && (e = node_open(d, d->cfg.handoff)) < 0)
+		return fail(err, errsz, e, d->cfg.handoff);
 	return 0;
 }
 
@@ -181,7 +176,7 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 {
 	memset(d, 0, sizeof(*d));
 	d->cfg = *cfg;
-	d->sigfd = d->control_fd = d->handoff_listen_fd = d->node_fd = -1;
+	d->sigfd = d->ctl.listen_fd = d->node.listen_fd = d->node.fd = -1;
 	d->started = kern_now();
 	rules_config_defaults(&d->rules);
 	d->rules.dial_timeout_ms = (uint32_t)(cfg->dial_timeout_ns / 1000000);
@@ -287,6 +282,9 @@ static void housekeeping(struct daemon *d, int64_t now)
 				fprintf(stderr, "mukan-dialerd: records changed in the map: %d re-read\n", n);
 		}
 	}
+	/* Listeners that ran out of descriptors listen again. */
+	control_resume(d);
+	node_resume(d);
 	d->next_housekeeping = now + HOUSEKEEPING_NS;
 }
 
@@ -340,11 +338,14 @@ static void turn(struct daemon *d)
 			fprintf(stderr, "mukan-dialerd: %s\n", err);
 		d->next_save = now + d->cfg.save_interval_ns;
 	}
+	control_expire(d, now);
+	node_expire(d, now);
 	int64_t when = manager_next_wakeup(d->mgr, now);
-	if (d->next_housekeeping < when)
-		when = d->next_housekeeping;
-	if (d->next_save < when)
-		when = d->next_save;
+	int64_t other[] = { d->next_housekeeping, d->next_save, control_next_deadline(d),
+			    node_next_deadline(d) };
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		if (other[i] < when)
+			when = other[i];
 	struct __kernel_timespec ts;
 	timeout_until(&ts, now, when);
 	struct io_uring_cqe *cqe;
@@ -389,6 +390,11 @@ int daemon_run(struct daemon *d, char *err, size_t errsz)
 
 void daemon_free(struct daemon *d)
 {
+	/* Before the ring goes: closing a client removes its poll there. */
+	if (d->ring.ring_fd > 0) {
+		control_close(d, d->cfg.control);
+		node_close(d, d->cfg.handoff);
+	}
 	for (uint32_t i = 0; i < d->n_conns; i++)
 		if (d->conns[i].fd >= 0)
 			close(d->conns[i].fd);
@@ -400,12 +406,6 @@ void daemon_free(struct daemon *d)
 	free(d->pending);
 	book_free(d->book);
 	kern_close(d->kern);
-	int fds[] = { d->sigfd, d->control_fd, d->handoff_listen_fd, d->node_fd };
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	if (d->control_fd >= 0)
-		unlink(d->cfg.control);
-	if (d->handoff_listen_fd >= 0)
-		unlink(d->cfg.handoff);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
 }
