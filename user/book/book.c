@@ -516,7 +516,10 @@ int book_mark_bad(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t ban_ns
 		return -EPERM; /* persistent peers are never banned */
 	if (p->flags & MUKAN_PEER_BANNED)
 		return 0; /* upstream: a bad peer is not banned again */
-	int64_t until = now + ban_ns;
+	if (ban_ns < 0)
+		return -EINVAL;
+	/* Saturate: a ban "for ever" must not wrap into the past. */
+	int64_t until = now > 0 && ban_ns > INT64_MAX - now ? INT64_MAX : now + ban_ns;
 	if (p->ban_until == MUKAN_TIME_NEVER || p->ban_until < until)
 		p->ban_until = until;
 	drop_from_buckets(b, (uint32_t)slot);
