@@ -86,6 +86,13 @@ struct control {
 	struct control_client client[CONTROL_MAX_CLIENTS];
 };
 
+/* At most one log line a second of a kind; the next one says how many were held back. */
+struct log_gate {
+	bool logged;
+	int64_t last;
+	uint64_t held;
+};
+
 /* The node on the handoff socket (daemon_handoff.c). */
 #define HANDOFF_HELLO_DEADLINE_NS (5 * 1000000000LL)
 #define HANDOFF_BURST 64 /* messages read per event; the rest on the next turn */
@@ -94,12 +101,11 @@ struct node_link {
 	uint32_t gen;			/* names the node's poll; bumped when it is dropped */
 	bool listening, polling, paused;
 	bool hello;			/* it said HELLO: connections go to it */
-	bool logged;
-	int64_t hello_deadline, last_log;
+	int64_t hello_deadline;
+	struct log_gate log_msgs, log_session; /* refusals; connects and disconnects */
 	uint64_t refused;     /* malformed or misdirected messages */
 	uint64_t clamped;     /* MARK_BAD ban lengths brought into range */
 	uint64_t extra_nodes; /* connections closed because a node was there */
-	uint64_t unlogged;    /* log lines held back since the last one */
 };
 
 struct daemon {

@@ -49,22 +49,21 @@ int node_open(struct daemon *d, const char *path)
 	return 0;
 }
 
-/* One line in the log, at most one a second; the next says how many were held back. */
-static void node_log(struct daemon *d, const char *line, int64_t now)
+/* One line in the log, at most one a second of a kind; the next says how many were held back. */
+static void node_log(struct log_gate *g, const char *line, int64_t now)
 {
-	struct node_link *n = &d->node;
-	if (n->logged && now - n->last_log < LOG_GAP_NS) {
-		n->unlogged++;
+	if (g->logged && now - g->last < LOG_GAP_NS) {
+		g->held++;
 		return;
 	}
 	char more[64] = "";
-	if (n->unlogged)
+	if (g->held)
 		snprintf(more, sizeof(more), " (and %llu more since the last line)",
-			 (unsigned long long)n->unlogged);
+			 (unsigned long long)g->held);
 	fprintf(stderr, "mukan-dialerd: handoff: %s%s\n", line, more);
-	n->unlogged = 0;
-	n->last_log = now;
-	n->logged = true;
+	g->held = 0;
+	g->last = now;
+	g->logged = true;
 }
 
 static void refused(struct daemon *d, const char *why, int64_t now)
@@ -72,7 +71,7 @@ static void refused(struct daemon *d, const char *why, int64_t now)
 	char line[224];
 	d->node.refused++;
 	snprintf(line, sizeof(line), "refused a message from the node: %s", why);
-	node_log(d, line, now);
+	node_log(&d->node.log_msgs, line, now);
 }
 
 /* The node is gone, and with its process the sockets it held: those slots
@@ -88,7 +87,7 @@ static void node_drop(struct daemon *d, const char *why, int64_t now)
 	n->gen++;
 	char line[160];
 	snprintf(line, sizeof(line), "node disconnected (%s)", why);
-	node_log(d, line, now);
+	node_log(&n->log_session, line, now);
 	daemon_conns_node_lost(d, now);
 }
 
@@ -108,7 +107,7 @@ bool node_give(struct daemon *d, const struct peer_conn *c)
 static void hello(struct daemon *d, int64_t now)
 {
 	d->node.hello = true;
-	node_log(d, "node connected", now);
+	node_log(&d->node.log_session, "node connected", now);
 	daemon_conns_to_node(d); /* what we kept while no node was there */
 }
 
@@ -124,7 +123,7 @@ static int64_t ban_length(struct daemon *d, uint64_t asked, int64_t now)
 			 "banned for %llu s", (unsigned long long)asked,
 			 (unsigned long long)(ns / MUKAN_NS_PER_SEC));
 		d->node.clamped++;
-		node_log(d, line, now);
+		node_log(&d->node.log_msgs, line, now);
 	}
 	return (int64_t)ns;
 }
