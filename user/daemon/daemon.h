@@ -108,10 +108,35 @@ struct node_link {
 	uint64_t extra_nodes; /* connections closed because a node was there */
 };
 
+/* cgroup.c: the group the programs watch; what the daemon made of its path. */
+struct daemon_cgroup {
+	char path[CONFIG_PATH_MAX];
+	char origin[CONFIG_PATH_MAX]; /* where the daemon was before it joined */
+	unsigned made;		      /* trailing directories of path it created */
+	bool joined;
+};
+/* Resolve --cgroup (empty: the default), creating what is missing. */
+int daemon_cgroup_open(struct daemon_cgroup *cg, const char *asked, char *err, size_t errsz);
+int daemon_cgroup_join(struct daemon_cgroup *cg, char *err, size_t errsz);
+/* Leave and remove what daemon_cgroup_open made. */
+void daemon_cgroup_close(struct daemon_cgroup *cg);
+
+/* fd_budget.c: what the settings can make the daemon hold open at once. */
+#define FD_BASE 64	    /* stdio, signalfd, io_uring, listeners, BPF objects (~30 measured) */
+#define FD_SAVE_RESERVE 4 /* a save: temporary file, cache file, directory; one spare */
+struct fd_need {
+	unsigned base, dials, conns, control, node, reserve, total;
+};
+void fd_need_compute(const struct dialer_config *cfg, struct fd_need *n);
+/* Raise the soft limit to n->total (within the hard limit), or -EMFILE with why. */
+int fd_limit_ensure(const struct fd_need *n, unsigned *limit, char *err, size_t errsz);
+unsigned fd_open_count(void);
+
 struct daemon {
 	struct dialer_config cfg;
 	struct io_uring ring;
 	struct kern *kern; /* NULL without BPF */
+	struct daemon_cgroup cg;
 	struct book *book;
 	struct engine *engine;
 	struct manager *mgr;
@@ -124,6 +149,9 @@ struct daemon {
 	uint32_t n_recent;
 
 	int sigfd;
+	int fd_reserve[FD_SAVE_RESERVE]; /* /dev/null, given back only for a save */
+	struct fd_need fd_need;
+	unsigned fd_limit;
 	struct control ctl;
 	struct node_link node;
 	bool stopping, reload;
@@ -138,6 +166,11 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 /* Run until SIGTERM/SIGINT; then stop dialing, close cleanly, save. 0 or -errno. */
 int daemon_run(struct daemon *d, char *err, size_t errsz);
 void daemon_free(struct daemon *d);
+
+void fd_reserve_take(struct daemon *d);
+void fd_reserve_give(struct daemon *d);
+/* After start-up: the measured base instead of FD_BASE, the limit raised if need be. */
+void fd_budget_settle(struct daemon *d);
 
 /* daemon_io.c: what the loop does with results, actions and sockets. */
 void daemon_drain_actions(struct daemon *d, int64_t now);

@@ -3,6 +3,9 @@
 #ifndef MUKAN_MANAGER_INTERNAL_H
 #define MUKAN_MANAGER_INTERNAL_H
 
+#include <errno.h>
+#include <stdbool.h>
+
 #include "book/rng.h"
 #include "keytab.h"
 #include "manager.h"
@@ -135,6 +138,12 @@ void mgr_persist_failed(struct manager *m, uint32_t i, int64_t now);
 void mgr_persist_lost(struct manager *m, uint32_t i, int64_t now);
 int64_t mgr_persist_wait(struct manager *m, uint32_t failed_tries);
 int64_t mgr_persist_next(const struct manager *m);
+
+/* A local error that says nothing about the peer: no descriptor, no memory. */
+static inline bool mgr_out_of_resources(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
 
 /* manager_record.c: outcomes into the records and upstream's dial history. */
 void mgr_record_dial(struct manager *m, const uint8_t id[MUKAN_ID_LEN], int64_t now);
