@@ -125,9 +125,10 @@ static void raise_own_fd_limit(rlim_t want)
 		return;
 	rl.rlim_cur = want;
 	if (rl.rlim_max < want)
-		rl.rlim_max = want; /* root may */
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0, "RLIMIT_NOFILE %lu: %s",
-		     (unsigned long)want, strerror(errno));
+		rl.rlim_max = want; /* root with CAP_SYS_RESOURCE may */
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		cr_skip_test("cannot open %lu connections: RLIMIT_NOFILE: %s", (unsigned long)want,
+			     strerror(errno));
 }
 
 /* ---- bursts of connect-and-close ------------------------------------------------------ */
