@@ -56,14 +56,14 @@ static json_t *status_json(struct daemon *d, int64_t now)
 				    nl->fd >= 0 && nl->hello, "refused", (json_int_t)nl->refused,
 				    "clamped", (json_int_t)nl->clamped, "extra_nodes",
 				    (json_int_t)nl->extra_nodes);
-	return json_pack("{s:i, s:i, s:i, s:i, s:s, s:b, s:b, s:o, s:{s:i, s:i, s:i, s:i}, "
+	return json_pack("{s:i, s:i, s:i, s:i, s:s, s:b, s:b, s:o, s:i, s:{s:i, s:i, s:i, s:i}, "
 			 "s:{s:I, s:I, s:I}, s:I, s:f, s:o, s:o, s:o}",
 			 "outbound_connected", mc.connected_out, "dialing", mc.dialing_out,
 			 "max_outbound", mc.max_outbound, "persistent_connected",
 			 mc.persistent_connected, "policy",
 			 d->cfg.policy == POLICY_COMETBFT ? "cometbft" : "mukan", "bpf",
 			 d->kern != NULL, "node_connected", nl->fd >= 0 && nl->hello, "states", states,
-			 "book", "size", book_size(d->book), "new", book_n_new(d->book), "old",
+			 "backoff", mc.backoff, "book", "size", book_size(d->book), "new", book_n_new(d->book), "old",
 			 book_n_old(d->book), "banned", book_n_banned(d->book), "engine", "dials",
 			 (json_int_t)es.dials, "results", (json_int_t)es.results, "enters",
 			 (json_int_t)es.enters, "kernel_events", (json_int_t)d->kernel_events,

@@ -235,8 +235,11 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 /* Once a second: kernel bans into the book, the config map, the event ring. */
 static int on_kernel_event(void *ctx, const struct mukan_event *e)
 {
-	(void)e;
-	((struct daemon *)ctx)->kernel_events++;
+	struct daemon *d = ctx;
+	d->kernel_events++;
+	/* A record the kernel changed, maybe for a connect we did not make: status counts it. */
+	if (e->kind != MUKAN_EV_CONNECT && e->kind != MUKAN_EV_GATED)
+		manager_note_record(d->mgr, e->slot, kern_now());
 	return 0;
 }
 
@@ -266,6 +269,7 @@ static void housekeeping(struct daemon *d, int64_t now)
 			char why[256];
 			d->meta_generation = m.generation;
 			int n = book_resync(d->book, why, sizeof(why));
+			manager_recount(d->mgr, now);
 			if (n < 0)
 				fprintf(stderr, "mukan-dialerd: re-reading the map: %s\n", why);
 			else

@@ -74,6 +74,8 @@ int manager_new(struct manager **out, struct book *book, const struct manager_co
 		if (!m->hist)
 			goto nomem;
 	}
+	if (mgr_tally_init(m) < 0)
+		goto nomem;
 	*out = m;
 	return 0;
 nomem:
@@ -99,6 +101,7 @@ void manager_free(struct manager *m)
 	free(m->fast);
 	free(m->hist);
 	mgr_queue_free(&m->q);
+	mgr_tally_free(m);
 	free(m);
 }
 
