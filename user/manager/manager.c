@@ -190,6 +190,8 @@ int manager_start(struct manager *m, int64_t now)
 	if (m->started)
 		return -EALREADY;
 	m->started = true;
+	/* The counts were made before the manager knew the time: make them at it. */
+	manager_recount(m, now);
 	/* Upstream: a node that already has peers (or dials) waits U[0, period)
 	 * before its first round, so restarted nodes do not dial in a herd.
 	 * Decided before the persistent dials start, as upstream's routine
