@@ -44,6 +44,7 @@ enum wire_error {
 	WIRE_ERR_NETWORK_MISMATCH,    /* another chain ID */
 	WIRE_ERR_VERSION_MISMATCH,    /* another block protocol version */
 	WIRE_ERR_NO_COMMON_CHANNEL,   /* no channel in common */
+	WIRE_ERR_SELF,		      /* the peer is this node (our own ID): upstream's isSelf */
 	/* session */
 	WIRE_ERR_UNKNOWN_CHANNEL,     /* a packet on a channel we did not announce */
 	WIRE_ERR_PONG_TIMEOUT,	      /* no pong within the pong timeout */
@@ -59,7 +60,11 @@ enum wire_error {
 
 /* "bad_mac", "wrong_id", ...: stable names for logs, JSON and tests. */
 const char *wire_error_name(enum wire_error e);
-/* The handshake or session step a code belongs to (for the dial outcome). */
+/*
+ * The handshake or session step a code belongs to (for the dial outcome).
+ * WIRE_STEP_NONE for codes that can happen at any step (frames, messages,
+ * timeout, closed): the session that failed records its step.
+ */
 enum wire_step wire_error_step(enum wire_error e);
 const char *wire_step_name(enum wire_step s);
 
