@@ -173,6 +173,19 @@ void unindex_addr(struct book *b, uint32_t slot)
 	tell_index(b, a, -1);
 }
 
+/* A record started, ended or changed its standing (book_set_observer). */
+void tell_change(struct book *b, uint32_t slot)
+{
+	if (b->observer)
+		b->observer(b->observer_ctx, slot);
+}
+
+void book_set_observer(struct book *b, void (*fn)(void *ctx, uint32_t slot), void *ctx)
+{
+	b->observer = fn;
+	b->observer_ctx = ctx;
+}
+
 void free_list_push(struct book *b, uint32_t slot)
 {
 	if (b->sh[slot].on_free_list)
@@ -195,6 +208,7 @@ void slot_release(struct book *b, uint32_t slot)
 	memset(p, 0, sizeof(*p));
 	memset(h, 0, sizeof(*h));
 	free_list_push(b, slot);
+	tell_change(b, slot);
 }
 
 void drop_from_buckets(struct book *b, uint32_t slot)
@@ -570,6 +584,7 @@ int book_add(struct book *b, const struct netaddr *addr, const struct netaddr *s
 		slot_release(b, (uint32_t)slot);
 		return err;
 	}
+	tell_change(b, (uint32_t)slot);
 	return 1;
 }
 
@@ -649,6 +664,7 @@ int book_mark_bad(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t ban_ns
 	h->banned = 1;
 	b->n_banned++;
 	shadow_store(b, (uint32_t)slot);
+	tell_change(b, (uint32_t)slot);
 	return 0;
 }
 
@@ -667,6 +683,7 @@ unsigned book_reinstate(struct book *b, int64_t now)
 			n++;
 		else
 			shadow_store(b, i);
+		tell_change(b, i);
 	}
 	return n;
 }

@@ -84,6 +84,8 @@ struct book {
 	struct slot_table by_id, by_addr;
 	void (*on_index)(void *ctx, const struct mukan_addr *a, int slot);
 	void *index_ctx;
+	void (*observer)(void *ctx, uint32_t slot); /* book_set_observer */
+	void *observer_ctx;
 	uint32_t addr_dups; /* records whose address another record also has */
 
 	/* Bucketed records, dense, for uniform PEX selection. */
@@ -106,6 +108,7 @@ void count_in(struct book *b, uint32_t slot);
 void index_addr(struct book *b, uint32_t slot);
 void unindex_addr(struct book *b, uint32_t slot);
 void tell_index_of(struct book *b, const struct mukan_addr *a);
+void tell_change(struct book *b, uint32_t slot);
 void drop_from_buckets(struct book *b, uint32_t slot);
 void free_list_push(struct book *b, uint32_t slot);
 int slot_alloc(struct book *b);

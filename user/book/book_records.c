@@ -147,6 +147,7 @@ static int index_one(struct book *b, uint32_t slot, const struct mukan_peer *rec
 	slot_table_put_id(b, slot);
 	index_addr(b, slot);
 	shadow_store(b, slot);
+	tell_change(b, slot);
 	return 0;
 }
 
@@ -179,6 +180,7 @@ static void quarantine(struct book *b, uint32_t slot, enum book_problem why,
 	h->addr = seen->addr; /* to take its index entry out again when it goes */
 	b->n_quarantined++;
 	tell_index_of(b, &seen->addr);
+	tell_change(b, slot);
 	report(b, slot, seen);
 }
 
@@ -428,6 +430,7 @@ int book_drop(struct book *b, uint32_t slot)
 	b->n_quarantined--;
 	tell_index_of(b, &a);
 	free_list_push(b, slot);
+	tell_change(b, slot);
 	return 0;
 }
 
