@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * control.c - the control socket: a client sends one line ("status" or
- * "peers") and gets one JSON object back, then the daemon closes. Used by
- * `mukan-dialctl status` and `mukan-dialctl peers`.
+ * control.c - the control socket: a client sends one line ("status",
+ * "peers", or a JSON edit of the live book: control_edit.c) and gets one
+ * JSON object back, then the daemon closes. Used by `mukan-dialctl status`,
+ * `peers` and the live writers (book add|import --live) while a daemon runs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -97,9 +98,21 @@ static json_t *peers_json(struct daemon *d, int64_t now)
 	return json_pack("{s:o}", "peers", list);
 }
 
+json_t *control_dispatch(struct daemon *d, const char *line)
+{
+	int64_t now = kern_now();
+	if (!strcmp(line, "status"))
+		return status_json(d, now);
+	if (!strcmp(line, "peers"))
+		return peers_json(d, now);
+	json_t *edit = control_edit(d, line); /* live edits of the book (control_edit.c) */
+	return edit ? edit
+		    : json_pack("{s:s}", "error", "unknown request (status, peers, or an edit)");
+}
+
 void control_answer(struct daemon *d, int client)
 {
-	char req[64];
+	char req[4096];
 	ssize_t n = recv(client, req, sizeof(req) - 1, MSG_DONTWAIT);
 	if (n < 0 && errno == EAGAIN) {
 		daemon_arm_poll(d, client, TAG_CONTROL_CLIENT, (uint32_t)client, POLLIN, false);
@@ -111,10 +124,7 @@ void control_answer(struct daemon *d, int client)
 	}
 	req[n] = '\0';
 	req[strcspn(req, "\r\n")] = '\0';
-	int64_t now = kern_now();
-	json_t *answer = !strcmp(req, "status") ? status_json(d, now)
-			 : !strcmp(req, "peers")  ? peers_json(d, now)
-						  : json_pack("{s:s}", "error", "unknown request (status, peers)");
+	json_t *answer = control_dispatch(d, req);
 	char *text = json_dumps(answer, JSON_COMPACT);
 	json_decref(answer);
 	if (text) {

@@ -26,7 +26,7 @@ static int fail(char *err, size_t errsz, int e, const char *what)
 	return e < 0 ? e : -e;
 }
 
-static uint64_t seed_now(void)
+uint64_t daemon_seed(void)
 {
 	return (uint64_t)kern_now() ^ ((uint64_t)getpid() << 32);
 }
@@ -44,44 +44,6 @@ static int join_cgroup(const char *cgroup, char *err, size_t errsz)
 	int e = write(fd, pid, (size_t)n) == n ? 0 : -errno;
 	close(fd);
 	return e < 0 ? fail(err, errsz, e, path) : 0;
-}
-
-/*
- * The book: with BPF, the pinned map (a restart finds every record the
- * kernel wrote); a new map imports addrbook.json. Without BPF, the file.
- * A corrupt file is moved aside and the daemon starts with an empty book.
- */
-static int open_book(struct daemon *d, char *err, size_t errsz)
-{
-	struct book_opts bo = { .strict = d->cfg.strict, .seed = seed_now() };
-	struct book_file_opts fo = { .wall_offset_ns = kern_wall_offset() };
-	struct book *file = NULL;
-	char why[512] = "";
-	int e = book_load(d->cfg.book, &bo, &fo, &file, why, sizeof(why));
-	if (e < 0 && e != -ENOENT) {
-		char moved[CONFIG_PATH_MAX + 32] = "";
-		book_quarantine(d->cfg.book, moved, sizeof(moved));
-		fprintf(stderr, "mukan-dialerd: %s; moved aside to %s, starting with an empty book\n",
-			why, moved[0] ? moved : "(could not move it)");
-	}
-	if (!d->kern) {
-		if (file) {
-			d->book = file;
-			return 0;
-		}
-		return book_new(&d->book, &bo) < 0 ? fail(err, errsz, -ENOMEM, "book") : 0;
-	}
-	if (file && kern_fresh(d->kern)) {
-		struct kern_import_tally t;
-		e = kern_book_import(d->kern, d->cfg.strict, bo.seed, file, &d->book, &t, err, errsz);
-		book_free(file);
-		if (e == 0)
-			fprintf(stderr, "mukan-dialerd: imported %u addresses from %s into the map\n",
-				t.imported, d->cfg.book);
-		return e;
-	}
-	book_free(file);
-	return kern_book_open(d->kern, d->cfg.strict, bo.seed, &d->book, err, errsz);
 }
 
 static int add_persistent(void *ctx, const struct netaddr *na)
@@ -125,7 +87,7 @@ static int start_manager(struct daemon *d, char *err, size_t errsz)
 	mc.min_session_ns = d->cfg.handshake_timeout_ns;
 	mc.rules = d->rules;
 	mc.persist.max_period_ns = d->cfg.persistent_max_dial_period_ns;
-	mc.seed = seed_now();
+	mc.seed = daemon_seed();
 	int e = manager_new(&d->mgr, d->book, &mc);
 	if (e < 0)
 		return fail(err, errsz, e, "peer manager");
@@ -182,6 +144,7 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 	memset(d, 0, sizeof(*d));
 	d->cfg = *cfg;
 	d->sigfd = d->control_fd = d->handoff_listen_fd = d->node_fd = -1;
+	d->home_lock_fd = d->pin_lock_fd = -1;
 	d->started = kern_now();
 	rules_config_defaults(&d->rules);
 	d->rules.dial_timeout_ms = (uint32_t)(cfg->dial_timeout_ns / 1000000);
@@ -195,18 +158,34 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 				errsz)) < 0 ||
 	    (e = peer_list_each(cfg->private_peer_ids, true, check_entry, NULL, err, errsz)) < 0)
 		return e;
+	/* Nothing pinned, attached or listened on before both locks are ours. */
+	if ((e = daemon_lock(d, err, errsz)) < 0)
+		return e;
+	struct book *file;
+	if ((e = daemon_load_book_file(d, &file, err, errsz)) < 0)
+		return e;
 	if (cfg->bpf) {
+		/* A new map (or an empty one too small) is made big enough for the file. */
+		uint32_t need = file ? book_file_count(file) : 0;
 		struct kern_opts ko = { .pin_dir = cfg->pin_dir,
-					.cgroup = cfg->cgroup[0] ? cfg->cgroup : NULL };
+					.cgroup = cfg->cgroup[0] ? cfg->cgroup : NULL,
+					.capacity = need > cfg->book_capacity ? need : cfg->book_capacity,
+					.min_capacity = need };
 		char cg[CONFIG_PATH_MAX];
-		if ((e = kern_open(&d->kern, &ko, err, errsz)) < 0)
+		if ((e = kern_open(&d->kern, &ko, err, errsz)) < 0) {
+			book_free(file);
 			return e;
+		}
 		if (cfg->cgroup[0])
 			snprintf(cg, sizeof(cg), "%s", cfg->cgroup);
-		else if ((e = kern_cgroup_default(cg, sizeof(cg), err, errsz)) < 0)
+		else if ((e = kern_cgroup_default(cg, sizeof(cg), err, errsz)) < 0) {
+			book_free(file);
 			return e;
-		if ((e = join_cgroup(cg, err, errsz)) < 0)
+		}
+		if ((e = join_cgroup(cg, err, errsz)) < 0) {
+			book_free(file);
 			return e;
+		}
 		struct mukan_config kc;
 		if (kern_config_read(d->kern, &kc) == 0 && !kern_config_problem(&kc)) {
 			/* Our dial timeout is the kernel's SYN deadline too. */
@@ -215,11 +194,8 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 			d->rules = kc;
 		}
 	}
-	if ((e = open_book(d, err, errsz)) < 0)
+	if ((e = daemon_open_book(d, file, err, errsz)) < 0)
 		return e;
-	struct mukan_book_meta meta;
-	if (d->kern && kern_meta_read(d->kern, &meta) == 0)
-		d->meta_generation = meta.generation;
 
 	unsigned k = cfg->max_inflight;
 	if ((e = io_uring_queue_init(ENGINE_SQES_PER_DIAL * k + 64, &d->ring, 0)) < 0)
@@ -275,25 +251,45 @@ static void housekeeping(struct daemon *d, int64_t now)
 			}
 		}
 		kern_events_poll(d->kern, on_kernel_event, d, 0);
-		struct mukan_book_meta m;
-		if (kern_meta_read(d->kern, &m) == 0 && m.generation != d->meta_generation) {
-			/* An operator changed records in the map (mukan-dialctl --live). */
+		uint64_t gen = kern_records_gen(d->kern);
+		if (gen != d->records_seen) {
+			/* Another process wrote records (bpftool, or a tool that skipped the lock). */
 			char why[256];
-			d->meta_generation = m.generation;
+			d->records_seen = gen;
 			int n = book_resync(d->book, why, sizeof(why));
 			if (n < 0)
 				fprintf(stderr, "mukan-dialerd: re-reading the map: %s\n", why);
 			else
-				fprintf(stderr, "mukan-dialerd: records changed in the map: %d re-read\n", n);
+				fprintf(stderr, "mukan-dialerd: records changed in the map by another "
+						"process: %d re-read\n", n);
 		}
 	}
 	d->next_housekeeping = now + HOUSEKEEPING_NS;
 }
 
+/*
+ * Every save advances the book's generation; with BPF the map records it, so
+ * the next start knows the map holds all of this file. A file holding
+ * another book or more records is kept aside first (book_save_guarded).
+ */
 int daemon_save(struct daemon *d, char *err, size_t errsz)
 {
 	struct book_file_opts fo = { .wall_offset_ns = kern_wall_offset() };
-	return book_save(d->book, d->cfg.book, &fo, err, errsz);
+	struct mukan_book_meta *m = d->kern ? kern_meta(d->kern) : NULL;
+	uint64_t gen = (m ? m->book_gen : book_file_generation(d->book)) + 1;
+	book_set_file_generation(d->book, gen);
+	char kept[CONFIG_PATH_MAX + 256] = "";
+	int e = book_save_guarded(d->book, d->book_path, &fo, &d->file_seen, kept, sizeof(kept),
+				  err, errsz);
+	if (kept[0])
+		fprintf(stderr, "mukan-dialerd: %s; saved %u addresses (generation %llu) in its "
+				"place\n",
+			kept, book_file_count(d->book), (unsigned long long)gen);
+	if (e == 0 && m) {
+		m->book_gen = gen;
+		m->synced_unix_ns = kern_now() + kern_wall_offset();
+	}
+	return e;
 }
 
 static void reload(struct daemon *d)
@@ -399,7 +395,11 @@ void daemon_free(struct daemon *d)
 		io_uring_queue_exit(&d->ring);
 	free(d->pending);
 	book_free(d->book);
+	daemon_meta_own(d, false);
 	kern_close(d->kern);
+	kern_unlock(d->pin_lock_fd);
+	if (d->home_lock_fd >= 0)
+		close(d->home_lock_fd);
 	int fds[] = { d->sigfd, d->control_fd, d->handoff_listen_fd, d->node_fd };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
