@@ -300,8 +300,9 @@ void daemon_on_cqe(struct daemon *d, const struct io_uring_cqe *cqe, int64_t now
 		on_signal(d);
 		break;
 	case TAG_CONTROL_LISTEN: {
-		int c = accept4(d->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (c >= 0)
+		/* Every waiting client: one poll event may stand for several. */
+		int c;
+		while ((c = accept4(d->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
 			daemon_arm_poll(d, c, TAG_CONTROL_CLIENT, (uint32_t)c, POLLIN, false);
 		break;
 	}

@@ -212,7 +212,8 @@ static int reuse_pinned(struct kern *k, uint32_t capacity, bool need_pin[KM_COUN
 		if (!same_layout(fd, m, kern_maps[i].kname, &entries)) {
 			/* Another layout: keep it for inspection, never misread it. */
 			char aside[600];
-			snprintf(aside, sizeof(aside), "%s.old-%d", path, fd);
+			/* (bpffs refuses names with a dot) */
+			snprintf(aside, sizeof(aside), "%s_old_%d", path, fd);
 			close(fd);
 			if (rename(path, aside) < 0)
 				return fail(err, errsz, -errno, "cannot move aside pinned map %s", path);

@@ -19,7 +19,7 @@ extern const struct kern_map_def kern_maps[KM_COUNT];
 
 /* meta_v1 pinned by an earlier version, renamed here while it is migrated. */
 #define KERN_META_V1_KNAME "meta_v1"
-#define KERN_META_V1_ASIDE "meta.v1-migrating"
+#define KERN_META_V1_ASIDE "meta_v1_migrating" /* bpffs names take no dots */
 
 /* The programs' attachments, pinned as links. */
 enum kern_link_id { KL_SOCKOPS, KL_CONNECT4, KL_CONNECT6, KL_COUNT };
