@@ -333,13 +333,24 @@ static int book_for(struct loader *l, const struct book_opts *opts, size_t n, st
 	return book_new(b, &o) < 0 ? failf(l, -ENOMEM, "out of memory") : 0;
 }
 
-/* The byte limit for loading into a book made with opts. */
-static size_t byte_limit(const struct book_opts *opts, const struct book_file_opts *fo)
+/* The byte limit for loading into a book made with opts (*slots: of what capacity, 0 given). */
+static size_t byte_limit(const struct book_opts *opts, const struct book_file_opts *fo,
+			 uint32_t *slots)
 {
+	*slots = 0;
 	if (fo->max_bytes)
 		return fo->max_bytes;
 	uint32_t cap = opts->capacity ? opts->capacity : BOOK_DEFAULT_CAPACITY;
-	return book_file_max_bytes(fo->grow && !opts->slots ? BOOK_MAX_CAPACITY : cap);
+	*slots = fo->grow && !opts->slots ? BOOK_MAX_CAPACITY : cap;
+	return book_file_max_bytes(*slots);
+}
+
+static int too_big(struct loader *l, size_t len, size_t max, uint32_t slots)
+{
+	if (slots)
+		return failf(l, -EFBIG, "%zu bytes is over the %zu byte limit of a book of %u slots",
+			     len, max, slots);
+	return failf(l, -EFBIG, "%zu bytes is over the %zu byte limit", len, max);
 }
 
 int book_load_buffer(const char *data, size_t len, const char *name,
@@ -347,9 +358,10 @@ int book_load_buffer(const char *data, size_t len, const char *name,
 		     struct book **out, char *err, size_t errsz)
 {
 	struct loader l = { .name = name, .fo = fo, .err = err, .errsz = errsz };
-	size_t max = byte_limit(opts, fo);
+	uint32_t slots;
+	size_t max = byte_limit(opts, fo, &slots);
 	if (len > max)
-		return failf(&l, -EFBIG, "%zu bytes is over the %zu byte limit", len, max);
+		return too_big(&l, len, max, slots);
 	json_error_t jerr;
 	/* JSON has no raw NUL anywhere; refusing it here also keeps the squeeze
 	 * below from gluing tokens around one. */
@@ -390,7 +402,8 @@ int book_load(const char *path, const struct book_opts *opts,
 	      const struct book_file_opts *fo, struct book **out, char *err, size_t errsz)
 {
 	struct loader l = { .name = path, .fo = fo, .err = err, .errsz = errsz };
-	size_t max = byte_limit(opts, fo);
+	uint32_t slots;
+	size_t max = byte_limit(opts, fo, &slots);
 	char *data;
 	size_t len;
 	int e = file_read_all(path, max, &data, &len);
@@ -402,7 +415,7 @@ int book_load(const char *path, const struct book_opts *opts,
 	case -EISDIR:
 		return failf(&l, -EINVAL, "not a regular file");
 	case -EFBIG:
-		return failf(&l, -EFBIG, "%zu bytes is over the %zu byte limit", len, max);
+		return too_big(&l, len, max, slots);
 	case -ENOMEM:
 		return failf(&l, -ENOMEM, "out of memory");
 	case -EIO:
