@@ -129,6 +129,14 @@ bool dialctl_answer_failed(json_t *answer);
  */
 int dialctl_lock_pins(const char *pin_dir, bool create, const char *verb, int *fd);
 
+/*
+ * Around a write of records by a live verb that is not an edit a daemon can
+ * take (book repair --live): the pin-dir lock, as dialctl_lock_pins (a
+ * bounded wait for another mukan-dialctl, a refusal while a daemon runs).
+ */
+int dialctl_live_writer_begin(const struct live_opts *o);
+void dialctl_live_writer_end(const struct live_opts *o);
+
 /* Print "mukan-dialctl: [<what>: ]<err>" plus a hint for EPERM; DIALCTL_EXIT_FAIL. */
 int dialctl_kern_fail(const char *what, int e, const char *err);
 

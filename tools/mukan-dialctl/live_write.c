@@ -227,3 +227,17 @@ int dialctl_lock_pins(const char *pin_dir, bool create, const char *verb, int *f
 		dialctl_kern_fail(verb, e, err);
 	return DIALCTL_EXIT_FAIL;
 }
+
+static int writer_lock = -1;
+
+int dialctl_live_writer_begin(const struct live_opts *o)
+{
+	return dialctl_lock_pins(o->pin_dir, false, "live book", &writer_lock);
+}
+
+void dialctl_live_writer_end(const struct live_opts *o)
+{
+	(void)o;
+	kern_unlock(writer_lock);
+	writer_lock = -1;
+}

@@ -76,14 +76,9 @@ static int export(const void *args, struct kern *k)
 	struct book *live;
 	char err[512] = "";
 	/* A reader: a copy of the records, nothing in the maps written, no lock. */
-	int e = kern_book_snapshot(k, a->common.strict, dialctl_random_seed(), &live, err,
-				   sizeof(err));
+	int e = kern_book_snapshot(k, a->common.strict, &live, err, sizeof(err));
 	if (e < 0)
 		return dialctl_kern_fail("cannot read the live book", e, err);
-	if (e > 0)
-		fprintf(stderr, DIALCTL_NAME ": %d record%s of the live book could not be read "
-				"(see mukan-dialctl bpf status) and %s not exported\n",
-			e, e == 1 ? "" : "s", e == 1 ? "is" : "are");
 	struct book_file_opts fo = { .wall_offset_ns = kern_wall_offset(),
 				     .upstream_only = a->upstream_only };
 	if ((e = book_save(live, a->file, &fo, err, sizeof(err))) < 0) {

@@ -253,7 +253,7 @@ static void claim_for_file(struct daemon *d)
 static int save_map_aside(struct daemon *d, char *saved, size_t sz, char *err, size_t errsz)
 {
 	struct book *snap;
-	int e = kern_book_snapshot(d->kern, d->cfg.strict, daemon_seed(), &snap, err, errsz);
+	int e = kern_book_snapshot(d->kern, d->cfg.strict, &snap, err, errsz);
 	if (e < 0)
 		return e;
 	book_set_file_generation(snap, kern_meta(d->kern)->book_gen);

@@ -147,11 +147,11 @@ struct book;
 int kern_book_open(struct kern *k, bool strict, uint64_t seed, struct book **out, char *err,
 		   size_t errsz);
 /*
- * For readers (no lock): a private copy of every record, each copied once,
- * under meta's keys; nothing in the maps is written.
+ * The live book as a reader sees it (no lock), writing nothing: a private
+ * copy of every record, each copied once, under meta's keys.
  */
-int kern_book_snapshot(struct kern *k, bool strict, uint64_t seed, struct book **out,
-		       char *err, size_t errsz);
+int kern_book_snapshot(struct kern *k, bool strict, struct book **out, char *err,
+		       size_t errsz);
 /* After an import: placement keys of `from` become the map's. */
 int kern_book_adopt_keys(struct kern *k, const struct book *from);
 /* Tell other users of the map (a daemon) that records changed under them. */
