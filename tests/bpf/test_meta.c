@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,4 +263,73 @@ Test(meta, export_reads_a_copy_and_writes_nothing_into_the_maps)
 	unlink(file);
 	snprintf(cmd, sizeof(cmd), "%s.cache", file);
 	unlink(cmd);
+}
+
+/* ---- the config, read while it is written ------------------------------------------- */
+
+#define TORN_READS 100000
+
+struct flipper {
+	int fd;
+	volatile int stop;
+	struct mukan_config a, b;
+};
+
+/* An operator's writes: one at a time, a moment apart (back to back, two reads
+ * could tear alike and agree; no writer of the config writes like that). */
+static void *flip(void *arg)
+{
+	struct flipper *f = arg;
+	uint32_t zero = 0;
+	for (unsigned long i = 0; !f->stop && i < 100000000UL; i++) {
+		bpf_map_update_elem(f->fd, &zero, i % 2 ? &f->a : &f->b, BPF_ANY);
+		struct timespec gap = { 0, 20000 };
+		nanosleep(&gap, NULL);
+	}
+	return NULL;
+}
+
+Test(meta, a_config_read_while_it_is_written_is_one_of_the_two_never_a_mix)
+{
+	bt_open();
+	static struct flipper f;
+	f.a = bt_config_defaults();
+	f.b = f.a;
+	f.a.generation = 100;
+	f.b.generation = 200;
+	f.b.fail_limit = f.a.fail_limit + 1;
+	f.b.backoff_base_ns = f.a.backoff_base_ns + 1;
+	f.b.backoff_cap_ns = f.a.backoff_cap_ns + 1;
+	f.b.backoff_jitter_ns = f.a.backoff_jitter_ns + 1;
+	f.b.ban_ns = f.a.ban_ns + 1;
+	char path[256];
+	pin_path("config", path, sizeof(path));
+	f.fd = bpf_obj_get(path);
+	cr_assert_geq(f.fd, 0);
+	uint32_t key = 0;
+	cr_assert_eq(bpf_map_update_elem(f.fd, &key, &f.b, BPF_ANY), 0); /* from the start */
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, flip, &f), 0);
+	unsigned mixed = 0, busy = 0, raw_mixed = 0;
+	for (int i = 0; i < TORN_READS; i++) {
+		struct mukan_config c;
+		uint32_t zero = 0;
+		/* One plain lookup, to show tearing happens at all here. */
+		if (bpf_map_lookup_elem(f.fd, &zero, &c) == 0)
+			raw_mixed += memcmp(&c, &f.a, sizeof(c)) != 0 && memcmp(&c, &f.b, sizeof(c)) != 0;
+		int e = kern_config_read(bt.k, &c);
+		if (e == -EAGAIN) {
+			busy++;
+			continue;
+		}
+		cr_assert_eq(e, 0);
+		mixed += memcmp(&c, &f.a, sizeof(c)) != 0 && memcmp(&c, &f.b, sizeof(c)) != 0;
+	}
+	f.stop = 1;
+	pthread_join(t, NULL);
+	close(f.fd);
+	cr_expect_eq(mixed, 0, "%u of %d reads mixed two configs", mixed, TORN_READS);
+	fprintf(stderr, "meta: %d config reads under a writer: %u mixed, %u gave up (-EAGAIN); "
+			"single lookups: %u mixed\n",
+		TORN_READS, mixed, busy, raw_mixed);
 }

@@ -105,6 +105,7 @@ int kern_index_count(struct kern *k);
 /* A copy of meta (for readers that keep it). */
 int kern_meta_read(struct kern *k, struct mukan_book_meta *m);
 
+/* Read until two reads agree (a concurrent write can tear one); -EAGAIN when none did. */
 int kern_config_read(struct kern *k, struct mukan_config *c);
 /* Refuses an invalid config (-EINVAL, the field named in err). */
 int kern_config_write(struct kern *k, const struct mukan_config *c, char *err, size_t errsz);

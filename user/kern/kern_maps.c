@@ -64,10 +64,26 @@ uint64_t kern_records_bump(struct kern *k)
 	return __atomic_fetch_add(&k->meta->records_gen, 1, __ATOMIC_ACQ_REL);
 }
 
+#define CONFIG_READ_TRIES 16
+
 int kern_config_read(struct kern *k, struct mukan_config *c)
 {
+	/*
+	 * A lookup copies the value while a writer (bpftool, mukan-dialctl) may be
+	 * copying a new one in: a read can mix the two. Read until two agree.
+	 */
 	uint32_t zero = 0;
-	return bpf_map_lookup_elem(kern_map_fd(k, KM_CONFIG), &zero, c);
+	int fd = kern_map_fd(k, KM_CONFIG);
+	int e = bpf_map_lookup_elem(fd, &zero, c);
+	for (int i = 0; e == 0 && i < CONFIG_READ_TRIES; i++) {
+		struct mukan_config again;
+		if ((e = bpf_map_lookup_elem(fd, &zero, &again)) < 0)
+			break;
+		if (memcmp(c, &again, sizeof(again)) == 0)
+			return 0;
+		*c = again;
+	}
+	return e < 0 ? e : -EAGAIN; /* written without pause: try again later */
 }
 
 const char *kern_config_problem(const struct mukan_config *c)
