@@ -25,8 +25,8 @@ endif
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -Itests -I$(BUILD)/bpf -MMD -MP
-LDLIBS := -linih -luring -lbpf -lelf -lz -ljansson -lhighwayhash -lstdc++ -lm
+CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -Itests -I$(BUILD)/bpf -I$(BUILD)/proto -MMD -MP
+LDLIBS := -linih -luring -lbpf -lelf -lz -ljansson -lhighwayhash -lprotobuf-c -lsodium -lstdc++ -lm
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
@@ -50,8 +50,13 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD)/bpf -Iinclud
 	-Wall -Werror
 
 BOOK_SRCS := $(wildcard user/book/*.c)
-LIB_SRCS := $(BOOK_SRCS) $(wildcard user/kern/*.c user/engine/*.c user/manager/*.c user/daemon/*.c user/handoff/*.c)
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_SRCS := $(BOOK_SRCS) $(wildcard user/kern/*.c user/engine/*.c user/manager/*.c user/daemon/*.c user/handoff/*.c user/wire/*.c)
+# protobuf-c code generated from proto/ (upstream's p2p messages), never committed.
+PROTOS := $(wildcard proto/*/*.proto proto/*/*/*.proto)
+PROTO_CS := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
+PROTO_HS := $(PROTO_CS:.c=.h)
+PROTO_OBJS := $(PROTO_CS:$(BUILD)/proto/%.c=$(BUILD)/obj/proto/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(PROTO_OBJS)
 LIB := $(BUILD)/libmukan.a
 
 # Every directory tools/NAME/ with C sources is one program, $(BUILD)/NAME.
@@ -94,6 +99,24 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 # Userspace that includes a skeleton must wait for it.
 $(LIB_OBJS): | $(BPF_SKELS)
 
+# One protoc-c run per .proto writes its .pb-c.c and .pb-c.h together.
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
+	$(call msg,PROTOC,$<)
+	$(Q)mkdir -p $(BUILD)/proto
+	$(Q)protoc-c --proto_path=proto --c_out=$(BUILD)/proto $<
+
+# Anything may include a generated header: every object waits for all of them
+# (the first time; -MMD records the real dependencies for later builds).
+$(LIB_OBJS) $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(BPFT_SRCS:%.c=$(BUILD)/obj/%.o) \
+	$(INTEG_SRCS:%.c=$(BUILD)/obj/%.o) $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/obj/tests/bench/%.o) \
+	$(SUPPORT_OBJS) $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/*/*.c)): | $(PROTO_HS)
+
+# Generated code: the project's warnings, but not -Werror on code we did not write.
+$(BUILD)/obj/proto/%.o: $(BUILD)/proto/%.c | $(PROTO_HS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(filter-out -Werror,$(CFLAGS)) -Wno-missing-braces -c $< -o $@
+
 $(BUILD)/obj/%.o: %.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -131,9 +154,10 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(SUPPORT_OBJS) $(LIB)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Fuzzers: clang + libFuzzer + ASan/UBSan, the library sources compiled in.
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iuser \
+# The wire decoders come with the generated protobuf-c code they use.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iuser -I$(BUILD)/proto \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(BOOK_SRCS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BOOK_SRCS) $(wildcard user/wire/*.c) $(PROTO_CS) | $(PROTO_HS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ $(LDLIBS) -o $@

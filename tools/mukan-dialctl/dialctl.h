@@ -167,6 +167,9 @@ int verb_bpf_status(int argc, char **argv);
 int verb_config_get(int argc, char **argv);
 int verb_config_set(int argc, char **argv);
 
+/* Verbs of the `wire` group. */
+int verb_wire_check(int argc, char **argv);
+
 /* `events`, a command on its own. */
 int verb_events(int argc, char **argv);
 

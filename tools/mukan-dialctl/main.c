@@ -41,6 +41,10 @@ static const struct verb config_verbs[] = {
 	{ "set", verb_config_set, NULL },
 };
 
+static const struct verb wire_verbs[] = {
+	{ "check", verb_wire_check, NULL },
+};
+
 static const char top_doc[] =
 	"Operator tool for mukan-dialer: the address book (CometBFT addrbook.json)\n"
 	"and the kernel side (BPF programs, pinned maps, live config and events).\n"
@@ -60,6 +64,7 @@ static const char top_doc[] =
 	"    mukan-dialctl book show --live 1.2.3.4:26656  # what the kernel recorded\n"
 	"    mukan-dialctl config set fail_limit 8 backoff_base 500ms\n"
 	"    mukan-dialctl events --count 10               # outcomes as they happen\n"
+	"    mukan-dialctl wire check transcript.json      # replay upstream's bytes\n"
 	"    mukan-dialctl book add --help                 # a verb's flags\n"
 	"\n"
 	"VERBS of the `book` group (offline, on a file; no root needed):\n"
@@ -86,6 +91,9 @@ static const char top_doc[] =
 	"  events [--count N] [--duration S]  follow dial outcomes\n"
 	"  status [--json] [--control PATH]   a running mukan-dialerd: slots, states, outcomes\n"
 	"  peers [--json] [--control PATH]    its connected peers and dials in flight\n"
+	"\n"
+	"VERBS of the `wire` group (offline; no root needed):\n"
+	"  check [-v] FILE              replay an upstream wire transcript, compare every byte\n"
 	"\n"
 	"ID is a node ID (40 hex characters). Every book verb takes --no-strict.\n"
 	"Exit status: 0 success, 1 the operation failed, 2 usage error."
@@ -119,6 +127,16 @@ static const char bpf_doc[] =
 	"    mukan-dialctl bpf detach\n"
 	"\n"
 	"VERBS: attach, detach, status. `mukan-dialctl bpf VERB --help` for flags.";
+
+static const char wire_doc[] =
+	"The CometBFT wire protocol as this project speaks it (user/wire/).\n"
+	"\n"
+	"USAGE: mukan-dialctl wire VERB [OPTION...] ARGS...\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    mukan-dialctl wire check cometbft-v0.34.35-transcript-1.json\n"
+	"\n"
+	"VERBS: check. `mukan-dialctl wire check --help` for its flags.";
 
 static const char config_doc[] =
 	"Read and change the kernel config (the pinned `config` map; root).\n"
@@ -171,6 +189,7 @@ static const struct group groups[] = {
 	GROUP("book", book_doc, book_verbs),
 	GROUP("bpf", bpf_doc, bpf_verbs),
 	GROUP("config", config_doc, config_verbs),
+	GROUP("wire", wire_doc, wire_verbs),
 };
 
 static int run_group(const struct group *g, int argc, char **argv)
@@ -216,7 +235,7 @@ static int run(int argc, char **argv)
 		if (strcmp(argv[0], groups[i].name) == 0)
 			return run_group(&groups[i], argc, argv);
 	fprintf(stderr, DIALCTL_NAME ": unknown command group '%s' (want: book, bpf, config, "
-		"events, status, peers)\n", argv[0]);
+		"wire, events, status, peers)\n", argv[0]);
 	fprintf(stderr, "Try `" DIALCTL_NAME " --help' for more information.\n");
 	return DIALCTL_EXIT_USAGE;
 }
