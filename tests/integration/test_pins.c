@@ -668,6 +668,47 @@ Test(pins, parallel_live_adds_through_a_daemon_lose_nothing, .timeout = 150)
 	stop_ok(d);
 	struct file_facts f = read_book(d->book);
 	cr_expect(f.ok && f.count == 2 * ADDS_PER_LOOP, "saved %u records", f.count);
+	/* Its own bumps of the records generation never made it re-read the map. */
+	char *log = df_daemon_log(d);
+	cr_expect(!strstr(log, "by another process"), "the daemon re-read its own edits:\n%s", log);
+	free(log);
+}
+
+Test(pins, a_record_written_by_another_process_is_read_by_the_daemon)
+{
+	farm_namespace("foreign");
+	struct df_daemon *d = df_daemon_new();
+	const char *const flags[] = { "--max-outbound", "1", NULL };
+	df_daemon_start_ready(d, flags);
+	cr_assert_eq(book_status(d, "size"), 0);
+	/* A writer that skipped the lock: a record straight into a free slot, then the bump. */
+	struct kern *k;
+	char err[512];
+	cr_assert_eq(kern_open_pinned(&k, d->pin_dir, err, sizeof(err)), 0, "%s", err);
+	struct netaddr na;
+	test_addr(80, 8, 0, &na);
+	struct mukan_peer *p = &kern_slots(k)[kern_capacity(k) - 1];
+	*p = (struct mukan_peer){ .addr = na.a, .src = na.a, .in_use = 1,
+				  .bucket_type = MUKAN_BUCKET_NEW, .last_attempt = kern_now(),
+				  .last_success = MUKAN_TIME_NEVER, .ban_until = MUKAN_TIME_NEVER,
+				  .next_dial = MUKAN_TIME_NEVER, .last_dial = MUKAN_TIME_NEVER,
+				  .last_connected = MUKAN_TIME_NEVER };
+	memcpy(p->id, na.id, MUKAN_ID_LEN);
+	memcpy(p->src_id, na.id, MUKAN_ID_LEN);
+	kern_records_bump(k);
+	kern_close(k);
+	long long size = 0;
+	for (int64_t end = df_now_ms() + 5000; size != 1 && df_now_ms() < end;) { /* bounded */
+		df_sleep_ms(100);
+		size = book_status(d, "size");
+	}
+	cr_expect_eq(size, 1, "the daemon did not read the new record within 5 s");
+	char *log = df_daemon_log(d);
+	cr_expect(strstr(log, "records changed in the map by another process"), "%s", log);
+	free(log);
+	stop_ok(d);
+	struct file_facts f = read_book(d->book);
+	cr_expect(f.ok && f.count == 1, "saved %u records", f.count);
 }
 
 /* ---- kill -9 at random moments --------------------------------------------------------- */
