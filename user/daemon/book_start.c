@@ -448,6 +448,8 @@ void daemon_records_changed(struct daemon *d)
 		/* Someone else changed records too since we last looked: re-read them. */
 		if (book_resync(d->book, why, sizeof(why)) < 0)
 			fprintf(stderr, "mukan-dialerd: re-reading the map: %s\n", why);
+		if (d->mgr)
+			manager_recount(d->mgr, kern_now());
 	}
 	d->records_seen = before + 1;
 }
