@@ -950,9 +950,14 @@ Test(peerfarm, pex_flood_breaks_the_pex_rules)
 		json_t *p = first_variant(farm.manifest, "pex_flood", cases[c].variant);
 		cr_assert(p, "no %s peer", cases[c].variant);
 		struct fc_session s;
-		session_with(&s, p, network_of(farm.manifest));
-		/* Ask, as a dialer whose book needs addresses does at once. */
-		fc_request_addrs(&s);
+		dial_peer(&s, p, network_of(farm.manifest), true, HS_TIMEOUT_MS);
+		fc_run(&s, FC_SESSION, HS_TIMEOUT_MS);
+		/*
+		 * Ask, as a dialer whose book needs addresses does at once; an
+		 * unsolicited flood may have come with the NodeInfo already.
+		 */
+		if (s.state == FC_SESSION)
+			cr_expect_eq(fc_request_addrs(&s), 0);
 		fc_wait(&s, failed, 3000);
 		cr_expect_eq(s.err, cases[c].want, "%s: %s", cases[c].variant,
 			     wire_error_name(s.err));
@@ -993,6 +998,78 @@ Test(peerfarm, oversized_frames_and_messages_are_refused)
 		fc_free(&s);
 	}
 	cr_expect_eq(farm_stop(&farm, SIGTERM), 0);
+}
+
+/* Read from fd until EOF or timeout_ms: the bytes read, -1 on timeout, -2 on an error. */
+static ssize_t read_to_eof(int fd, int timeout_ms)
+{
+	ssize_t total = 0;
+	for (int64_t end = now_ms() + timeout_ms; now_ms() < end;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		poll(&pf, 1, 20);
+		uint8_t buf[4096];
+		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r == 0)
+			return total;
+		if (r > 0)
+			total += r;
+		else if (errno != EAGAIN)
+			return -2;
+	}
+	return -1;
+}
+
+Test(peerfarm, a_silent_dialer_is_dropped_after_the_handshake_timeout)
+{
+	need_root();
+	const char *const mix[] = { "--live", "1", "--handshake-timeout", "300ms", NULL };
+	farm_start(&farm, "hsto", mix);
+	enter_ns(farm.ns_path);
+	int fd = -1;
+	cr_assert_eq(dial(first_of(farm.manifest, "live"), DIAL_DEADLINE_MS, &fd, NULL), 0);
+	int64_t t0 = now_ms();
+	ssize_t got = read_to_eof(fd, 3000);
+	int64_t took = now_ms() - t0;
+	close(fd);
+	cr_expect_eq(got, 35, "a silent dialer got %zd bytes before EOF (only the key is due)", got);
+	cr_expect(took >= 290 && took < 2500, "hung up after %lld ms, not ~300", (long long)took);
+	cr_expect_eq(farm_stop(&farm, SIGTERM), 0);
+	char *log = slurp(farm.log);
+	cr_expect(strstr(log, "timeout 1"), "the farm's count:\n%s", log);
+	free(log);
+}
+
+Test(peerfarm, connections_over_max_conns_are_closed_at_once)
+{
+	need_root();
+	const char *const mix[] = { "--live", "1", "--max-conns", "2", NULL };
+	farm_start(&farm, "cap", mix);
+	enter_ns(farm.ns_path);
+	json_t *p = first_of(farm.manifest, "live");
+	int held[2] = { -1, -1 }, extra = -1;
+	for (int k = 0; k < 2; k++) {
+		cr_assert_eq(dial(p, DIAL_DEADLINE_MS, &held[k], NULL), 0);
+		uint8_t key[35];
+		struct pollfd pf = { .fd = held[k], .events = POLLIN };
+		cr_expect_eq(poll(&pf, 1, 1000), 1, "connection %d got no key", k);
+		cr_expect_eq(recv(held[k], key, sizeof(key), MSG_WAITALL), 35);
+	}
+	/* The third: accepted by the kernel, closed by the farm without a byte. */
+	cr_assert_eq(dial(p, DIAL_DEADLINE_MS, &extra, NULL), 0);
+	ssize_t got = read_to_eof(extra, 2000);
+	cr_expect(got == 0 || got == -2, "over the cap: %zd bytes, not a close", got);
+	close(extra);
+	/* The two held ones are still served: the peer waits for their keys. */
+	for (int k = 0; k < 2; k++) {
+		struct pollfd pf = { .fd = held[k], .events = POLLRDHUP };
+		cr_expect_eq(poll(&pf, 1, 100), 0, "held connection %d was closed", k);
+		close(held[k]);
+	}
+	cr_expect_eq(farm_stop(&farm, SIGTERM), 0);
+	char *log = slurp(farm.log);
+	cr_expect(strstr(log, "3 connections accepted (1 closed over --max-conns)"),
+		  "the farm's count:\n%s", log);
+	free(log);
 }
 
 /*
