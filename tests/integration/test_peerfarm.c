@@ -40,6 +40,8 @@
 #include "farm_fixture.h"
 
 TestSuite(peerfarm, .fini = farm_fini, .timeout = 60);
+/* Longer tests: a suite of their own (Criterion leaks a test's own .timeout beside a suite's). */
+TestSuite(peerfarm_long, .fini = farm_fini, .timeout = 180);
 
 /* ---- tests -------------------------------------------------------------- */
 
@@ -715,7 +717,7 @@ static unsigned crawl(json_t *start_peer, bool *found, size_t n_peers)
 	return answered;
 }
 
-Test(peerfarm, a_crawl_from_any_seed_reaches_every_listening_peer, .timeout = 120)
+Test(peerfarm_long, a_crawl_from_any_seed_reaches_every_listening_peer)
 {
 	need_root();
 	/* Few addresses per reply, so the crawl needs the ring and the cover, not luck. */
@@ -1078,7 +1080,7 @@ Test(peerfarm, connections_over_max_conns_are_closed_at_once)
  * The rate is reported, not asserted (speed is for benchmarks); what must
  * hold is that each handshake succeeds within the bound.
  */
-Test(peerfarm, a_2000_peer_farm_comes_up_and_serves_handshakes, .timeout = 180)
+Test(peerfarm_long, a_2000_peer_farm_comes_up_and_serves_handshakes)
 {
 	need_root();
 	/* The book's 32 buckets take 2,000 addresses for some seeds only: 11 is one. */

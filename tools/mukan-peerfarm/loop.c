@@ -484,8 +484,10 @@ static int dispatch(struct farm_loop *l, const struct io_uring_cqe *cqe, int64_t
 		l->armed_at = INT64_MAX; /* expired (or cancelled): armed again as needed */
 		break;
 	case UD_SIGNAL:
-		if (cqe->res == (int)sizeof(l->si))
+		if (cqe->res == (int)sizeof(l->si)) {
+			ring_read_done(&l->si, sizeof(l->si));
 			return (int)l->si.ssi_signo;
+		}
 		if (cqe->res < 0 && cqe->res != -EINTR && cqe->res != -EAGAIN)
 			l->fatal = cqe->res;
 		else

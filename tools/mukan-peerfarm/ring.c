@@ -7,6 +7,16 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/*
+ * Valgrind cannot see the kernel write a provided buffer through the ring:
+ * say so, or every byte received looks uninitialised (a no-op otherwise).
+ */
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#endif
+
 int ring_open(struct farm_ring *r, unsigned entries, unsigned n_bufs, unsigned buf_size)
 {
 	memset(r, 0, sizeof(*r));
@@ -82,7 +92,15 @@ struct io_uring_sqe *ring_sqe(struct farm_ring *r, uint64_t ud)
 uint8_t *ring_buf(const struct farm_ring *r, const struct io_uring_cqe *cqe)
 {
 	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-	return r->bufs + (size_t)bid * r->buf_size;
+	uint8_t *p = r->bufs + (size_t)bid * r->buf_size;
+	if (cqe->res > 0)
+		VALGRIND_MAKE_MEM_DEFINED(p, (size_t)cqe->res);
+	return p;
+}
+
+void ring_read_done(const void *p, size_t n)
+{
+	VALGRIND_MAKE_MEM_DEFINED(p, n);
 }
 
 void ring_buf_recycle(struct farm_ring *r, const struct io_uring_cqe *cqe)

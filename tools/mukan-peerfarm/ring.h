@@ -12,6 +12,7 @@
 #define MUKAN_PEERFARM_RING_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <liburing.h>
@@ -74,6 +75,9 @@ static inline void ring_cqe_seen(struct farm_ring *r, const struct io_uring_cqe 
 	if (!(cqe->flags & IORING_CQE_F_MORE) && r->inflight)
 		r->inflight--;
 }
+
+/* n bytes at p were written by the kernel through the ring (for valgrind's sake). */
+void ring_read_done(const void *p, size_t n);
 
 /* The buffer a receive CQE filled (IORING_CQE_F_BUFFER set), and giving it back. */
 uint8_t *ring_buf(const struct farm_ring *r, const struct io_uring_cqe *cqe);

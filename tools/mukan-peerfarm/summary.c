@@ -35,11 +35,11 @@ static void category_line(const struct farm *f, enum farm_cat c)
 		break;
 	case CAT_SLOW:
 		if (o->slow_ms)
-			printf("listener; nftables drops an attempt's SYNs for %u ms -> connect "
+			printf("live peer; nftables drops an attempt's SYNs for %u ms -> connect "
 			       "after ~%u s (the SYN retransmission)\n",
 			       o->slow_ms, slow_connect_s(o->slow_ms));
 		else
-			printf("listener (--slow-delay 0: no delay)\n");
+			printf("live peer (--slow-delay 0: no delay)\n");
 		break;
 	case CAT_FLAPPING:
 		printf("live peer up %u ms, then closed with its connections for %u ms, "
