@@ -89,6 +89,7 @@ struct farm_opts {
 	uint32_t flap_up_ms, flap_down_ms;
 	uint32_t handshake_timeout_ms; /* SecretConnection + NodeInfo, from accept */
 	uint32_t ping_interval_ms, pong_timeout_ms;
+	bool pong_given;	/* else it follows a short --ping-interval */
 	uint32_t drip_ms;	/* slow_handshake: one byte this often */
 	uint64_t duration_ms;	/* 0: until a signal */
 	uint32_t max_conns;	/* accepted connections held at once */

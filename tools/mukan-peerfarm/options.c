@@ -181,8 +181,8 @@ static const struct argp_option options[] = {
 	{ "ping-interval", OPT_PING_INTERVAL, "DUR", 0,
 	  "A peer pings each connected dialer this often (default 60s, upstream's)", 3 },
 	{ "pong-timeout", OPT_PONG_TIMEOUT, "DUR", 0,
-	  "and drops it when the pong is this late (default 45s, upstream's; below "
-	  "--ping-interval)", 3 },
+	  "A peer drops a dialer whose pong is this late (default 45s, upstream's, or 3/4 of "
+	  "a shorter --ping-interval; below --ping-interval)", 3 },
 	{ "drip", OPT_DRIP, "DUR", 0,
 	  "A drip slow-handshake peer sends one byte this often (default 1s: its 35-byte key "
 	  "alone takes 35 s; it hangs up 3 x --handshake-timeout after the accept)", 3 },
@@ -355,6 +355,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		return 0;
 	case OPT_PONG_TIMEOUT:
 		o->pong_timeout_ms = (uint32_t)parse_dur(st, "--pong-timeout", arg, day_ms);
+		o->pong_given = true;
 		return 0;
 	case OPT_DRIP:
 		o->drip_ms = (uint32_t)parse_dur(st, "--drip", arg, 3600000);
@@ -394,6 +395,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case ARGP_KEY_END:
 		if (!o->cleanup && !o->out_dir)
 			argp_error(st, "--out DIR is missing");
+		if (!o->pong_given && o->pong_timeout_ms >= o->ping_interval_ms)
+			o->pong_timeout_ms = o->ping_interval_ms / 4 * 3;
 		/* Upstream panics on pong >= ping: the next ping would reset the pong timer. */
 		if (o->pong_timeout_ms == 0 || o->pong_timeout_ms >= o->ping_interval_ms)
 			argp_error(st, "--pong-timeout (%u ms) must be above 0 and below "
