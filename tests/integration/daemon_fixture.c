@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -65,6 +66,10 @@ static void close_inherited(void)
 		close(fd);
 }
 
+/* RLIMIT_NOFILE for the next spawn only (a test process without CAP_SYS_RESOURCE
+ * could not raise its own again). */
+static struct rlimit spawn_nofile;
+
 /* fork + execv; output appended to log (or /dev/null). */
 static pid_t spawn(char *const argv[], const char *log, int deathsig)
 {
@@ -72,6 +77,8 @@ static pid_t spawn(char *const argv[], const char *log, int deathsig)
 	if (pid != 0)
 		return pid;
 	prctl(PR_SET_PDEATHSIG, deathsig);
+	if (spawn_nofile.rlim_max)
+		setrlimit(RLIMIT_NOFILE, &spawn_nofile);
 	int fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (fd >= 0) {
 		dup2(fd, STDOUT_FILENO);
@@ -606,7 +613,9 @@ void df_daemon_start(struct df_daemon *d, const char *const extra[])
 	for (int i = 0; extra && extra[i] && n < 63; i++)
 		argv[n++] = (char *)extra[i];
 	argv[n] = NULL;
+	spawn_nofile = (struct rlimit){ .rlim_cur = d->nofile_soft, .rlim_max = d->nofile_hard };
 	d->pid = spawn(argv, d->log, SIGKILL);
+	spawn_nofile = (struct rlimit){ 0 };
 	cr_assert(d->pid > 0, "fork: %s", strerror(errno));
 	janitor_tell_pid('K', d->pid);
 }

@@ -53,6 +53,8 @@ struct df_daemon {
 	int status; /* after df_daemon_wait: exit code, or 128 + signal */
 	char home[160], pin_dir[128], cgroup[256], control[200], handoff[200], book[200],
 		log[200], conf[200];
+	/* RLIMIT_NOFILE soft and hard the daemon is started with; 0: this process's. */
+	unsigned long nofile_soft, nofile_hard;
 };
 
 struct df {

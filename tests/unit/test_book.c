@@ -251,6 +251,21 @@ Test(book_ban, mark_bad_bans_and_reinstate_brings_back)
 	book_free(b);
 }
 
+/* A ban "for ever" (INT64_MAX from the node) saturates instead of wrapping into the past. */
+Test(book_ban, a_ban_for_ever_does_not_wrap)
+{
+	struct book *b = test_book(true, 0, 1);
+	struct netaddr a = test_v4(1, 1, 2, 3, 4), c = test_v4(2, 3, 4, 5, 6);
+	book_add(b, &a, src5678(), T0);
+	book_add(b, &c, src5678(), T0);
+	cr_assert_eq(book_mark_bad(b, a.id, INT64_MAX, T0), 0);
+	cr_assert_eq(test_rec(b, &a)->ban_until, INT64_MAX);
+	cr_assert_eq(book_reinstate(b, T0 + 365 * 86400 * SEC), 0, "the ban still runs");
+	cr_assert_eq(book_mark_bad(b, c.id, -1, T0), -EINVAL, "a negative length is refused");
+	cr_assert_eq(book_n_banned(b), 1);
+	book_free(b);
+}
+
 Test(book_ban, persistent_peers_are_never_banned)
 {
 	struct book *b = test_book(true, 0, 1);

@@ -24,7 +24,7 @@ static const char doc[] =
 	"  mukan-dialerd --no-bpf --policy cometbft      # upstream's schedule, as a baseline\n"
 	"\v"
 	"Signals: SIGTERM/SIGINT stop dialing, close cleanly and save the book; SIGHUP re-reads "
-	"the settings file (--config, default <home>/mukan-dialerd.conf) and applies its max_outbound. Status: mukan-dialctl status --control PATH.";
+	"the settings file (--config, default <home>/mukan-dialerd.conf) and applies its max_outbound (a flag given here still wins). Status: mukan-dialctl status --control PATH.";
 
 enum {
 	OPT_COMETBFT = 256, OPT_BOOK, OPT_MAX_OUT, OPT_NO_STRICT, OPT_SEEDS, OPT_PERSISTENT,
@@ -56,20 +56,19 @@ static const struct argp_option options[] = {
 	{ 0 }
 };
 
-/* Flags are applied after the files, so they are kept as key/value pairs. */
+/* Flags are applied after the files (and again on SIGHUP), so they are kept as key/value pairs. */
 struct flags {
 	const char *config, *cometbft;
-	const char *key[32], *value[32];
+	struct config_flags set;
 	char timeout[32];
-	int n;
 };
 
 static void push(struct argp_state *st, struct flags *f, const char *key, const char *value)
 {
-	if (f->n == 32)
+	if (f->set.n == CONFIG_FLAGS_MAX)
 		argp_error(st, "too many options");
-	f->key[f->n] = key;
-	f->value[f->n++] = value;
+	f->set.key[f->set.n] = key;
+	f->set.value[f->set.n++] = value;
 }
 
 static error_t parse(int key, char *arg, struct argp_state *st)
@@ -105,13 +104,12 @@ static error_t parse(int key, char *arg, struct argp_state *st)
 
 static int apply_flags(struct dialer_config *c, const struct flags *f)
 {
-	for (int i = 0; i < f->n; i++) {
-		char why[256];
-		if (config_set(c, f->key[i], f->value[i], why, sizeof(why)) < 0) {
-			fprintf(stderr, "mukan-dialerd: --%s: %s\n", f->key[i], why);
-			return -EINVAL;
-		}
+	char err[512];
+	if (config_apply_flags(c, &f->set, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mukan-dialerd: %s\n", err);
+		return -EINVAL;
 	}
+	c->flags = f->set;
 	return 0;
 }
 

@@ -147,6 +147,19 @@ static void unindex_addr(struct book *b, uint32_t slot)
 	tell_index(b, a, -1);
 }
 
+/* A record started, ended or changed its standing (book_set_observer). */
+static void tell_change(struct book *b, uint32_t slot)
+{
+	if (b->observer)
+		b->observer(b->observer_ctx, slot);
+}
+
+void book_set_observer(struct book *b, void (*fn)(void *ctx, uint32_t slot), void *ctx)
+{
+	b->observer = fn;
+	b->observer_ctx = ctx;
+}
+
 static void slot_release(struct book *b, uint32_t slot)
 {
 	struct mukan_peer *p = &b->slots[slot];
@@ -156,6 +169,7 @@ static void slot_release(struct book *b, uint32_t slot)
 	unindex_addr(b, slot);
 	memset(p, 0, sizeof(*p));
 	b->free_list[b->n_free++] = slot;
+	tell_change(b, slot);
 }
 
 static void drop_from_buckets(struct book *b, uint32_t slot)
@@ -459,6 +473,7 @@ int book_add(struct book *b, const struct netaddr *addr, const struct netaddr *s
 		slot_release(b, (uint32_t)slot);
 		return err;
 	}
+	tell_change(b, (uint32_t)slot);
 	return 1;
 }
 
@@ -516,13 +531,17 @@ int book_mark_bad(struct book *b, const uint8_t id[MUKAN_ID_LEN], int64_t ban_ns
 		return -EPERM; /* persistent peers are never banned */
 	if (p->flags & MUKAN_PEER_BANNED)
 		return 0; /* upstream: a bad peer is not banned again */
-	int64_t until = now + ban_ns;
+	if (ban_ns < 0)
+		return -EINVAL;
+	/* Saturate: a ban "for ever" must not wrap into the past. */
+	int64_t until = now > 0 && ban_ns > INT64_MAX - now ? INT64_MAX : now + ban_ns;
 	if (p->ban_until == MUKAN_TIME_NEVER || p->ban_until < until)
 		p->ban_until = until;
 	drop_from_buckets(b, (uint32_t)slot);
 	p->bucket_type = MUKAN_BUCKET_NONE;
 	p->flags |= MUKAN_PEER_BANNED;
 	b->n_banned++;
+	tell_change(b, (uint32_t)slot);
 	return 0;
 }
 
@@ -538,6 +557,7 @@ unsigned book_reinstate(struct book *b, int64_t now)
 		p->bucket_type = MUKAN_BUCKET_NEW;
 		if (add_to_new_bucket(b, i, new_bucket_for(b, p), now) > 0)
 			n++;
+		tell_change(b, i);
 	}
 	return n;
 }
@@ -705,6 +725,7 @@ static int index_record(struct book *b, uint32_t slot, char *err, size_t errsz)
 	}
 	slot_table_put_id(b, slot);
 	index_addr(b, slot);
+	tell_change(b, slot);
 	return 0;
 }
 

@@ -113,6 +113,14 @@ bool book_is_our_address(const struct book *b, const struct netaddr *na);
 int book_add_private_id(struct book *b, const uint8_t id[MUKAN_ID_LEN]);
 bool book_is_private_id(const struct book *b, const uint8_t id[MUKAN_ID_LEN]);
 
+/*
+ * Told, after the fact, whenever a slot's record starts or ends, joins or
+ * leaves the ban list, or is indexed from the slots: what counts kept
+ * outside the book (the manager's, for status) need to stay true without
+ * scanning. NULL stops it.
+ */
+void book_set_observer(struct book *b, void (*fn)(void *ctx, uint32_t slot), void *ctx);
+
 /* Inspection. Sizes count bucketed (not banned) records, as upstream Size(). */
 uint32_t book_size(const struct book *b);
 uint32_t book_n_new(const struct book *b);

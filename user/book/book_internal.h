@@ -48,6 +48,8 @@ struct book {
 	struct slot_table by_id, by_addr;
 	void (*on_index)(void *ctx, const struct mukan_addr *a, int slot);
 	void *index_ctx;
+	void (*observer)(void *ctx, uint32_t slot); /* book_set_observer */
+	void *observer_ctx;
 	uint32_t addr_dups; /* records whose address another record also has */
 
 	/* Bucketed records, dense, for uniform PEX selection. */

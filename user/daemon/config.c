@@ -222,6 +222,27 @@ int config_import_cometbft(struct dialer_config *c, const char *path, char *err,
 	return parse(c, path, true, err, errsz);
 }
 
+int config_apply_flags(struct dialer_config *c, const struct config_flags *f, char *err,
+		       size_t errsz)
+{
+	for (int i = 0; i < f->n; i++) {
+		char why[256];
+		if (config_set(c, f->key[i], f->value[i], why, sizeof(why)) < 0) {
+			snprintf(err, errsz, "--%s: %s", f->key[i], why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+bool config_flag_given(const struct config_flags *f, const char *key)
+{
+	for (int i = 0; i < f->n; i++)
+		if (strcmp(f->key[i], key) == 0)
+			return true;
+	return false;
+}
+
 void config_finish(struct dialer_config *c)
 {
 	if (!c->book[0])

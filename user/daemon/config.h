@@ -18,6 +18,17 @@
 
 enum dial_policy { POLICY_MUKAN = 0, POLICY_COMETBFT = 1 };
 
+/*
+ * Settings given on the command line, as key/value pairs (the strings stay
+ * the caller's): applied after every file, at start and again on SIGHUP, so
+ * a flag always wins over the settings file.
+ */
+#define CONFIG_FLAGS_MAX 32
+struct config_flags {
+	const char *key[CONFIG_FLAGS_MAX], *value[CONFIG_FLAGS_MAX];
+	int n;
+};
+
 struct dialer_config {
 	char home[CONFIG_PATH_MAX];
 	char config_file[CONFIG_PATH_MAX]; /* the settings file SIGHUP re-reads */
@@ -42,6 +53,7 @@ struct dialer_config {
 	bool allow_duplicate_ip;	 /* false */
 	bool bpf;			 /* track outcomes in the kernel, true */
 	enum dial_policy policy;
+	struct config_flags flags; /* what the command line set */
 };
 
 void config_defaults(struct dialer_config *c);
@@ -58,6 +70,12 @@ int config_load_file(struct dialer_config *c, const char *path, char *err, size_
 
 /* The [p2p] keys of CometBFT's config.toml that concern dialing. */
 int config_import_cometbft(struct dialer_config *c, const char *path, char *err, size_t errsz);
+
+/* Apply every flag in order. 0, or -EINVAL with "--key: reason" in err. */
+int config_apply_flags(struct dialer_config *c, const struct config_flags *f, char *err,
+		       size_t errsz);
+/* Was this key (or its CometBFT name) set on the command line? */
+bool config_flag_given(const struct config_flags *f, const char *key);
 
 /* Fill paths left empty from home (book, control). */
 void config_finish(struct dialer_config *c);

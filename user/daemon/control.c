@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * control.c - the control socket: a client sends one line ("status" or
- * "peers") and gets one JSON object back, then the daemon closes. Used by
- * `mukan-dialctl status` and `mukan-dialctl peers`.
+ * control.c - the control socket's requests: one line in ("status",
+ * "peers", ...), one JSON object out. control_conn.c carries the bytes.
+ * Used by `mukan-dialctl status` and `mukan-dialctl peers`.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,25 +17,6 @@
 
 #include "daemon.h"
 #include "kern/kern.h"
-
-int control_listen(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s < 0)
-		return -errno;
-	unlink(path); /* left by a daemon that was killed */
-	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 ||
-	    listen(s, 16) < 0) {
-		int e = -errno;
-		close(s);
-		return e;
-	}
-	return s;
-}
 
 static json_t *addr_json(const struct netaddr *na)
 {
@@ -62,18 +43,32 @@ static json_t *status_json(struct daemon *d, int64_t now)
 	}
 	struct engine_stats es;
 	engine_get_stats(d->engine, &es);
-	return json_pack("{s:i, s:i, s:i, s:i, s:s, s:b, s:b, s:o, s:{s:i, s:i, s:i, s:i}, "
-			 "s:{s:I, s:I, s:I}, s:I, s:f, s:o}",
+	const struct control *ctl = &d->ctl;
+	json_t *control = json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "clients",
+				    (int)ctl->n_clients, "accepted", (json_int_t)ctl->accepted,
+				    "served", (json_int_t)ctl->served, "refused",
+				    (json_int_t)ctl->refused, "evicted", (json_int_t)ctl->evicted,
+				    "timed_out", (json_int_t)ctl->timed_out, "dropped",
+				    (json_int_t)ctl->dropped, "bad_requests",
+				    (json_int_t)ctl->bad_requests);
+	const struct node_link *nl = &d->node;
+	json_t *handoff = json_pack("{s:b, s:I, s:I, s:I}", "node_connected",
+				    nl->fd >= 0 && nl->hello, "refused", (json_int_t)nl->refused,
+				    "clamped", (json_int_t)nl->clamped, "extra_nodes",
+				    (json_int_t)nl->extra_nodes);
+	return json_pack("{s:i, s:i, s:i, s:i, s:s, s:b, s:b, s:o, s:i, s:{s:i, s:i, s:i, s:i}, "
+			 "s:{s:I, s:I, s:I}, s:I, s:f, s:o, s:o, s:o}",
 			 "outbound_connected", mc.connected_out, "dialing", mc.dialing_out,
 			 "max_outbound", mc.max_outbound, "persistent_connected",
 			 mc.persistent_connected, "policy",
 			 d->cfg.policy == POLICY_COMETBFT ? "cometbft" : "mukan", "bpf",
-			 d->kern != NULL, "node_connected", d->node_fd >= 0, "states", states,
-			 "book", "size", book_size(d->book), "new", book_n_new(d->book), "old",
+			 d->kern != NULL, "node_connected", nl->fd >= 0 && nl->hello, "states", states,
+			 "backoff", mc.backoff, "book", "size", book_size(d->book), "new", book_n_new(d->book), "old",
 			 book_n_old(d->book), "banned", book_n_banned(d->book), "engine", "dials",
 			 (json_int_t)es.dials, "results", (json_int_t)es.results, "enters",
 			 (json_int_t)es.enters, "kernel_events", (json_int_t)d->kernel_events,
-			 "uptime_s", (double)(now - d->started) / 1e9, "recent", recent);
+			 "uptime_s", (double)(now - d->started) / 1e9, "recent", recent, "control",
+			 control, "handoff", handoff);
 }
 
 static json_t *peers_json(struct daemon *d, int64_t now)
@@ -97,36 +92,26 @@ static json_t *peers_json(struct daemon *d, int64_t now)
 	return json_pack("{s:o}", "peers", list);
 }
 
-void control_answer(struct daemon *d, int client)
+/* What the daemon answers to a line it does not know. */
+static json_t *unknown_request(const char *line)
 {
-	char req[64];
-	ssize_t n = recv(client, req, sizeof(req) - 1, MSG_DONTWAIT);
-	if (n < 0 && errno == EAGAIN) {
-		daemon_arm_poll(d, client, TAG_CONTROL_CLIENT, (uint32_t)client, POLLIN, false);
-		return;
-	}
-	if (n <= 0) {
-		close(client);
-		return;
-	}
-	req[n] = '\0';
-	req[strcspn(req, "\r\n")] = '\0';
+	char what[48];
+	snprintf(what, sizeof(what), "%.40s%s", line, strlen(line) > 40 ? "..." : "");
+	return json_pack("{s:s, s:s}", "error", "unknown request (status, peers)", "request",
+			 what);
+}
+
+json_t *control_dispatch(struct daemon *d, const char *line)
+{
 	int64_t now = kern_now();
-	json_t *answer = !strcmp(req, "status") ? status_json(d, now)
-			 : !strcmp(req, "peers")  ? peers_json(d, now)
-						  : json_pack("{s:s}", "error", "unknown request (status, peers)");
-	char *text = json_dumps(answer, JSON_COMPACT);
-	json_decref(answer);
-	if (text) {
-		size_t len = strlen(text), off = 0;
-		text[len] = '\n'; /* the NUL becomes the line end */
-		while (off <= len) {
-			ssize_t w = send(client, text + off, len + 1 - off, MSG_NOSIGNAL);
-			if (w <= 0)
-				break; /* a client that stopped reading loses its answer */
-			off += (size_t)w;
-		}
-		free(text);
-	}
-	close(client);
+	if (strcmp(line, "status") == 0)
+		return status_json(d, now);
+	if (strcmp(line, "peers") == 0)
+		return peers_json(d, now);
+	/*
+	 * Other families of requests (e.g. the book edits of control_edit.c)
+	 * hook in here: each handler answers its own lines and returns NULL
+	 * for any other, so the next one (at last unknown_request) sees it.
+	 */
+	return unknown_request(line);
 }

@@ -31,21 +31,6 @@ static uint64_t seed_now(void)
 	return (uint64_t)kern_now() ^ ((uint64_t)getpid() << 32);
 }
 
-/* Join the cgroup the programs watch, so our own dials are recorded. */
-static int join_cgroup(const char *cgroup, char *err, size_t errsz)
-{
-	char path[CONFIG_PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(err, errsz, -errno, path);
-	char pid[24];
-	int n = snprintf(pid, sizeof(pid), "%d\n", getpid());
-	int e = write(fd, pid, (size_t)n) == n ? 0 : -errno;
-	close(fd);
-	return e < 0 ? fail(err, errsz, e, path) : 0;
-}
-
 /*
  * The book: with BPF, the pinned map (a restart finds every record the
  * kernel wrote); a new map imports addrbook.json. Without BPF, the file.
@@ -151,16 +136,11 @@ static int open_sockets(struct daemon *d, char *err, size_t errsz)
 	if (d->sigfd < 0)
 		return fail(err, errsz, -errno, "signalfd");
 	daemon_arm_poll(d, d->sigfd, TAG_SIGNAL, 0, POLLIN, true);
-	d->control_fd = control_listen(d->cfg.control);
-	if (d->control_fd < 0)
-		return fail(err, errsz, d->control_fd, d->cfg.control);
-	daemon_arm_poll(d, d->control_fd, TAG_CONTROL_LISTEN, 0, POLLIN, true);
-	if (d->cfg.handoff[0]) {
-		d->handoff_listen_fd = handoff_listen(d->cfg.handoff);
-		if (d->handoff_listen_fd < 0)
-			return fail(err, errsz, d->handoff_listen_fd, d->cfg.handoff);
-		daemon_arm_poll(d, d->handoff_listen_fd, TAG_HANDOFF_LISTEN, 0, POLLIN, true);
-	}
+	int e = control_open(d, d->cfg.control);
+	if (e < 0)
+		return fail(err, errsz, e, d->cfg.control);
+	if (d->cfg.handoff[0] && (e = node_open(d, d->cfg.handoff)) < 0)
+		return fail(err, errsz, e, d->cfg.handoff);
 	return 0;
 }
 
@@ -181,7 +161,9 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 {
 	memset(d, 0, sizeof(*d));
 	d->cfg = *cfg;
-	d->sigfd = d->control_fd = d->handoff_listen_fd = d->node_fd = -1;
+	d->sigfd = d->ctl.listen_fd = d->node.listen_fd = d->node.fd = -1;
+	for (unsigned i = 0; i < FD_SAVE_RESERVE; i++)
+		d->fd_reserve[i] = -1;
 	d->started = kern_now();
 	rules_config_defaults(&d->rules);
 	d->rules.dial_timeout_ms = (uint32_t)(cfg->dial_timeout_ns / 1000000);
@@ -195,17 +177,19 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 				errsz)) < 0 ||
 	    (e = peer_list_each(cfg->private_peer_ids, true, check_entry, NULL, err, errsz)) < 0)
 		return e;
+	/* Enough descriptors for what the settings allow, or a refusal naming them. */
+	fd_need_compute(cfg, &d->fd_need);
+	if ((e = fd_limit_ensure(&d->fd_need, &d->fd_limit, err, errsz)) < 0)
+		return e;
+	fd_reserve_take(d);
 	if (cfg->bpf) {
-		struct kern_opts ko = { .pin_dir = cfg->pin_dir,
-					.cgroup = cfg->cgroup[0] ? cfg->cgroup : NULL };
-		char cg[CONFIG_PATH_MAX];
+		/* Join the cgroup the programs watch, so our own dials are recorded. */
+		if ((e = daemon_cgroup_open(&d->cg, cfg->cgroup, err, errsz)) < 0)
+			return e;
+		struct kern_opts ko = { .pin_dir = cfg->pin_dir, .cgroup = d->cg.path };
 		if ((e = kern_open(&d->kern, &ko, err, errsz)) < 0)
 			return e;
-		if (cfg->cgroup[0])
-			snprintf(cg, sizeof(cg), "%s", cfg->cgroup);
-		else if ((e = kern_cgroup_default(cg, sizeof(cg), err, errsz)) < 0)
-			return e;
-		if ((e = join_cgroup(cg, err, errsz)) < 0)
+		if ((e = daemon_cgroup_join(&d->cg, err, errsz)) < 0)
 			return e;
 		struct mukan_config kc;
 		if (kern_config_read(d->kern, &kc) == 0 && !kern_config_problem(&kc)) {
@@ -244,14 +228,18 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 	if ((e = start_manager(d, err, errsz)) < 0)
 		return e;
 	d->next_save = d->started + cfg->save_interval_ns;
+	fd_budget_settle(d);
 	return 0;
 }
 
 /* Once a second: kernel bans into the book, the config map, the event ring. */
 static int on_kernel_event(void *ctx, const struct mukan_event *e)
 {
-	(void)e;
-	((struct daemon *)ctx)->kernel_events++;
+	struct daemon *d = ctx;
+	d->kernel_events++;
+	/* A record the kernel changed, maybe for a connect we did not make: status counts it. */
+	if (e->kind != MUKAN_EV_CONNECT && e->kind != MUKAN_EV_GATED)
+		manager_note_record(d->mgr, e->slot, kern_now());
 	return 0;
 }
 
@@ -281,19 +269,27 @@ static void housekeeping(struct daemon *d, int64_t now)
 			char why[256];
 			d->meta_generation = m.generation;
 			int n = book_resync(d->book, why, sizeof(why));
+			manager_recount(d->mgr, now);
 			if (n < 0)
 				fprintf(stderr, "mukan-dialerd: re-reading the map: %s\n", why);
 			else
 				fprintf(stderr, "mukan-dialerd: records changed in the map: %d re-read\n", n);
 		}
 	}
+	/* Listeners that ran out of descriptors listen again. */
+	control_resume(d);
+	node_resume(d);
 	d->next_housekeeping = now + HOUSEKEEPING_NS;
 }
 
 int daemon_save(struct daemon *d, char *err, size_t errsz)
 {
 	struct book_file_opts fo = { .wall_offset_ns = kern_wall_offset() };
-	return book_save(d->book, d->cfg.book, &fo, err, errsz);
+	/* The reserve is for this: a save never meets "Too many open files". */
+	fd_reserve_give(d);
+	int e = book_save(d->book, d->cfg.book, &fo, err, errsz);
+	fd_reserve_take(d);
+	return e;
 }
 
 static void reload(struct daemon *d)
@@ -310,12 +306,18 @@ static void reload(struct daemon *d)
 		fprintf(stderr, "mukan-dialerd: SIGHUP: %s; settings unchanged\n", err);
 		return;
 	}
+	/* The command line wins over the file, now as at start. */
+	if (config_apply_flags(&c, &d->cfg.flags, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mukan-dialerd: SIGHUP: %s; settings unchanged\n", err);
+		return;
+	}
 	if (c.max_outbound != d->cfg.max_outbound)
 		manager_set_max_outbound(d->mgr, c.max_outbound, kern_now());
 	d->cfg.max_outbound = c.max_outbound;
 	daemon_drop_surplus(d, kern_now());
-	fprintf(stderr, "mukan-dialerd: SIGHUP: settings reloaded (max_outbound %u)\n",
-		c.max_outbound);
+	fprintf(stderr, "mukan-dialerd: SIGHUP: settings reloaded (max_outbound %u)%s\n",
+		c.max_outbound,
+		config_flag_given(&d->cfg.flags, "max_outbound") ? ", as --max-outbound says" : "");
 }
 
 static void timeout_until(struct __kernel_timespec *ts, int64_t now, int64_t when)
@@ -340,11 +342,14 @@ static void turn(struct daemon *d)
 			fprintf(stderr, "mukan-dialerd: %s\n", err);
 		d->next_save = now + d->cfg.save_interval_ns;
 	}
+	control_expire(d, now);
+	node_expire(d, now);
 	int64_t when = manager_next_wakeup(d->mgr, now);
-	if (d->next_housekeeping < when)
-		when = d->next_housekeeping;
-	if (d->next_save < when)
-		when = d->next_save;
+	int64_t other[] = { d->next_housekeeping, d->next_save, control_next_deadline(d),
+			    node_next_deadline(d) };
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		if (other[i] < when)
+			when = other[i];
 	struct __kernel_timespec ts;
 	timeout_until(&ts, now, when);
 	struct io_uring_cqe *cqe;
@@ -389,6 +394,11 @@ int daemon_run(struct daemon *d, char *err, size_t errsz)
 
 void daemon_free(struct daemon *d)
 {
+	/* Before the ring goes: closing a client removes its poll there. */
+	if (d->ring.ring_fd > 0) {
+		control_close(d, d->cfg.control);
+		node_close(d, d->cfg.handoff);
+	}
 	for (uint32_t i = 0; i < d->n_conns; i++)
 		if (d->conns[i].fd >= 0)
 			close(d->conns[i].fd);
@@ -400,12 +410,8 @@ void daemon_free(struct daemon *d)
 	free(d->pending);
 	book_free(d->book);
 	kern_close(d->kern);
-	int fds[] = { d->sigfd, d->control_fd, d->handoff_listen_fd, d->node_fd };
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	if (d->control_fd >= 0)
-		unlink(d->cfg.control);
-	if (d->handoff_listen_fd >= 0)
-		unlink(d->cfg.handoff);
+	daemon_cgroup_close(&d->cg);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	fd_reserve_give(d);
 }

@@ -38,6 +38,17 @@ void daemon_arm_poll(struct daemon *d, int fd, unsigned tag, uint32_t low, unsig
 	io_uring_sqe_set_data64(sqe, DAEMON_UD(tag, low));
 }
 
+void daemon_cancel_poll(struct daemon *d, uint64_t user_data)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
+	if (!sqe) {
+		io_uring_submit(&d->ring);
+		sqe = io_uring_get_sqe(&d->ring);
+	}
+	io_uring_prep_poll_remove(sqe, user_data);
+	io_uring_sqe_set_data64(sqe, 0); /* its own completion: nothing to do */
+}
+
 /* ---- dials ------------------------------------------------------------ */
 
 static int start_dial(struct daemon *d, const struct manager_action *a)
@@ -114,18 +125,11 @@ static void conn_add(struct daemon *d, const struct netaddr *na, int fd, uint8_t
 	struct peer_conn *c = &d->conns[d->n_conns++];
 	*c = (struct peer_conn){ .addr = *na, .fd = fd, .reason = reason, .since = now,
 				 .tag = ++d->next_conn_tag };
-	if (d->node_fd >= 0) {
+	if (node_give(d, c)) {
 		/* The node owns it from here; we only count it until PEER_GONE. */
-		struct handoff_msg m;
-		handoff_msg_init(&m, HANDOFF_PEER);
-		memcpy(m.id, na->id, MUKAN_ID_LEN);
-		m.addr = na->a;
-		m.flags = reason == MANAGER_REASON_PERSISTENT ? HANDOFF_PERSISTENT : 0;
-		if (handoff_send(d->node_fd, &m, fd) == 0) {
-			close(fd);
-			c->fd = -1;
-			return;
-		}
+		close(fd);
+		c->fd = -1;
+		return;
 	}
 	/* Kept here: a hang-up frees the slot. */
 	daemon_arm_poll(d, fd, TAG_PEER_CONN, c->tag, POLLRDHUP | POLLHUP | POLLERR, false);
@@ -157,13 +161,7 @@ void daemon_drop_surplus(struct daemon *d, int64_t now)
 		memcpy(id, d->conns[i].addr.id, MUKAN_ID_LEN);
 		/* The armed poll holds the file: without removing it, close() leaves
 		 * the connection established. */
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
-		if (!sqe) {
-			io_uring_submit(&d->ring);
-			sqe = io_uring_get_sqe(&d->ring);
-		}
-		io_uring_prep_poll_remove(sqe, DAEMON_UD(TAG_PEER_CONN, d->conns[i].tag));
-		io_uring_sqe_set_data64(sqe, 0);
+		daemon_cancel_poll(d, DAEMON_UD(TAG_PEER_CONN, d->conns[i].tag));
 		conn_gone(d, id, now);
 	}
 }
@@ -205,70 +203,38 @@ static void on_signal(struct daemon *d)
 	}
 }
 
-static void on_node_message(struct daemon *d, int64_t now)
+void daemon_conns_node_lost(struct daemon *d, int64_t now)
 {
-	struct handoff_msg m;
-	int fd;
-	int e = handoff_recv(d->node_fd, &m, &fd);
-	if (e == -EAGAIN)
-		goto rearm;
-	if (e < 0 && e != -EPROTO) {
-		/* The node went away, and with its process went the sockets it held:
-		 * those slots are free again (a restarted node cannot report them). */
-		close(d->node_fd);
-		d->node_fd = -1;
-		for (uint32_t i = d->n_conns; i-- > 0;) {
-			if (d->conns[i].fd >= 0)
-				continue;
-			uint8_t id[MUKAN_ID_LEN];
-			memcpy(id, d->conns[i].addr.id, MUKAN_ID_LEN);
-			conn_gone(d, id, now);
-		}
-		return;
+	for (uint32_t i = d->n_conns; i-- > 0;) {
+		if (d->conns[i].fd >= 0)
+			continue;
+		uint8_t id[MUKAN_ID_LEN];
+		memcpy(id, d->conns[i].addr.id, MUKAN_ID_LEN);
+		conn_gone(d, id, now);
 	}
-	if (e == 0) {
-		if (m.type == HANDOFF_PEER_GONE)
-			conn_gone(d, m.id, now);
-		else if (m.type == HANDOFF_MARK_BAD)
-			book_mark_bad(d->book, m.id, (int64_t)m.ban_ns, now);
-		else if (m.type == HANDOFF_MARK_GOOD)
-			book_mark_good(d->book, m.id, now);
-	}
-rearm:
-	daemon_arm_poll(d, d->node_fd, TAG_HANDOFF_NODE, 0, POLLIN, false);
 }
 
-static void on_node_connect(struct daemon *d)
+int daemon_conn_gone_at_node(struct daemon *d, const uint8_t id[MUKAN_ID_LEN], int64_t now)
 {
-	int fd = accept4(d->handoff_listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd < 0)
-		return;
-	if (d->node_fd >= 0) { /* one node at a time */
-		close(fd);
-		return;
+	for (uint32_t i = 0; i < d->n_conns; i++) {
+		if (memcmp(d->conns[i].addr.id, id, MUKAN_ID_LEN) != 0)
+			continue;
+		if (d->conns[i].fd >= 0)
+			return -ENOENT; /* ours, not the node's: it cannot have lost it */
+		conn_gone(d, id, now);
+		return 0;
 	}
-	d->node_fd = fd;
-	daemon_arm_poll(d, fd, TAG_HANDOFF_NODE, 0, POLLIN, false);
-	/* Hand over what we kept while no node was there. */
+	return -ENOENT;
+}
+
+void daemon_conns_to_node(struct daemon *d)
+{
 	for (uint32_t i = 0; i < d->n_conns; i++) {
 		struct peer_conn *c = &d->conns[i];
-		if (c->fd < 0)
-			continue;
-		struct handoff_msg m;
-		handoff_msg_init(&m, HANDOFF_PEER);
-		memcpy(m.id, c->addr.id, MUKAN_ID_LEN);
-		m.addr = c->addr.a;
-		m.flags = c->reason == MANAGER_REASON_PERSISTENT ? HANDOFF_PERSISTENT : 0;
-		if (handoff_send(fd, &m, c->fd) < 0)
+		if (c->fd < 0 || !node_give(d, c))
 			continue;
 		/* Stop watching it: the node does now. */
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
-		if (!sqe) {
-			io_uring_submit(&d->ring);
-			sqe = io_uring_get_sqe(&d->ring);
-		}
-		io_uring_prep_poll_remove(sqe, DAEMON_UD(TAG_PEER_CONN, c->tag));
-		io_uring_sqe_set_data64(sqe, 0);
+		daemon_cancel_poll(d, DAEMON_UD(TAG_PEER_CONN, c->tag));
 		close(c->fd);
 		c->fd = -1;
 	}
@@ -299,21 +265,17 @@ void daemon_on_cqe(struct daemon *d, const struct io_uring_cqe *cqe, int64_t now
 	case TAG_SIGNAL:
 		on_signal(d);
 		break;
-	case TAG_CONTROL_LISTEN: {
-		int c = accept4(d->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (c >= 0)
-			daemon_arm_poll(d, c, TAG_CONTROL_CLIENT, (uint32_t)c, POLLIN, false);
+	case TAG_CONTROL_LISTEN:
+		control_on_listen(d, now);
 		break;
-	}
 	case TAG_CONTROL_CLIENT:
-		control_answer(d, (int)DAEMON_UD_LOW(ud));
+		control_on_client(d, DAEMON_UD_LOW(ud), cqe->res);
 		break;
 	case TAG_HANDOFF_LISTEN:
-		on_node_connect(d);
+		node_on_listen(d, now);
 		break;
 	case TAG_HANDOFF_NODE:
-		if (d->node_fd >= 0)
-			on_node_message(d, now);
+		node_on_message(d, DAEMON_UD_LOW(ud), now);
 		break;
 	case TAG_PEER_CONN:
 		on_peer_conn(d, DAEMON_UD_LOW(ud), cqe->res, now);
@@ -321,13 +283,7 @@ void daemon_on_cqe(struct daemon *d, const struct io_uring_cqe *cqe, int64_t now
 	default:
 		break; /* timeouts of io_uring_submit_and_wait_timeout, and the like */
 	}
-	/* A multishot poll that ended (e.g. -ECANCELED) is armed again. */
-	if (!(cqe->flags & IORING_CQE_F_MORE)) {
-		if (DAEMON_UD_TAG(ud) == TAG_SIGNAL && !d->stopping)
-			daemon_arm_poll(d, d->sigfd, TAG_SIGNAL, 0, POLLIN, true);
-		else if (DAEMON_UD_TAG(ud) == TAG_CONTROL_LISTEN)
-			daemon_arm_poll(d, d->control_fd, TAG_CONTROL_LISTEN, 0, POLLIN, true);
-		else if (DAEMON_UD_TAG(ud) == TAG_HANDOFF_LISTEN)
-			daemon_arm_poll(d, d->handoff_listen_fd, TAG_HANDOFF_LISTEN, 0, POLLIN, true);
-	}
+	/* The signal poll is multishot: armed again if it ended (e.g. -ECANCELED). */
+	if (!(cqe->flags & IORING_CQE_F_MORE) && DAEMON_UD_TAG(ud) == TAG_SIGNAL && !d->stopping)
+		daemon_arm_poll(d, d->sigfd, TAG_SIGNAL, 0, POLLIN, true);
 }

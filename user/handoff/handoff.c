@@ -3,7 +3,11 @@
 #include "handoff.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -111,7 +115,28 @@ static void close_passed(struct msghdr *msg)
 	}
 }
 
-int handoff_recv(int sock, struct handoff_msg *m, int *fd)
+__attribute__((format(printf, 3, 4))) static int refuse(char *why, size_t whysz,
+							 const char *fmt, ...)
+{
+	if (why && whysz) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(why, whysz, fmt, ap);
+		va_end(ap);
+	}
+	return -EPROTO;
+}
+
+/* 0 bytes: an empty message while the other side is there, else its end. */
+static int empty_or_gone(int sock, char *why, size_t whysz)
+{
+	struct pollfd p = { .fd = sock, .events = POLLRDHUP };
+	if (poll(&p, 1, 0) < 0 || (p.revents & (POLLRDHUP | POLLHUP)))
+		return -ECONNRESET;
+	return refuse(why, whysz, "an empty message");
+}
+
+static int recv_one(int sock, struct handoff_msg *m, int *fd, char *why, size_t whysz)
 {
 	struct handoff_msg buf[2]; /* room to notice an oversized message */
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
@@ -125,23 +150,111 @@ int handoff_recv(int sock, struct handoff_msg *m, int *fd)
 	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return -errno;
-	if (n == 0)
-		return -ECONNRESET;
-	memcpy(m, buf, sizeof(*m));
-	bool ok = n == (ssize_t)sizeof(*m) && !(msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
-		  m->magic == HANDOFF_MAGIC && m->version == HANDOFF_VERSION &&
-		  m->type >= HANDOFF_HELLO && m->type <= HANDOFF_MARK_GOOD;
+	int e = 0;
+	memset(m, 0, sizeof(*m));
+	memcpy(m, buf, (size_t)n < sizeof(*m) ? (size_t)n : sizeof(*m));
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	bool one_fd = c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
 		      c->cmsg_len == CMSG_LEN(sizeof(int)) && !CMSG_NXTHDR(&msg, c);
+	if (n == 0)
+		e = c ? refuse(why, whysz, "an empty message with a descriptor")
+		      : empty_or_gone(sock, why, whysz);
+	else if (msg.msg_flags & MSG_TRUNC)
+		e = refuse(why, whysz, "a message of more than %zu bytes (want 64)", sizeof(buf));
+	else if (n != (ssize_t)sizeof(*m))
+		e = refuse(why, whysz, "a message of %zd bytes (want 64)", n);
+	else if (msg.msg_flags & MSG_CTRUNC)
+		e = refuse(why, whysz, "more descriptors than any message carries");
+	else if (m->magic != HANDOFF_MAGIC)
+		e = refuse(why, whysz, "bad magic %#x", m->magic);
+	else if (m->version != HANDOFF_VERSION)
+		e = refuse(why, whysz, "version %u (want 1)", m->version);
+	else if (m->type < HANDOFF_HELLO || m->type > HANDOFF_MARK_GOOD)
+		e = refuse(why, whysz, "unknown type %u", m->type);
 	/* Only PEER carries a descriptor, and it must carry exactly one. */
-	if (ok && (m->type == HANDOFF_PEER ? !one_fd : c != NULL))
-		ok = false;
-	if (!ok) {
+	else if (m->type == HANDOFF_PEER && !one_fd)
+		e = refuse(why, whysz, "PEER without exactly one descriptor");
+	else if (m->type != HANDOFF_PEER && c)
+		e = refuse(why, whysz, "a descriptor with message type %u", m->type);
+	if (e < 0) {
 		close_passed(&msg);
-		return -EPROTO;
+		return e;
 	}
 	if (one_fd)
 		memcpy(fd, CMSG_DATA(c), sizeof(int));
 	return 0;
+}
+
+int handoff_recv(int sock, struct handoff_msg *m, int *fd)
+{
+	return recv_one(sock, m, fd, NULL, 0);
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* An address field: all zero (not given) when optional, else a real one. */
+static int check_addr(const struct mukan_addr *a, bool optional, char *why, size_t whysz)
+{
+	if (optional && all_zero(a, sizeof(*a)))
+		return 0;
+	if (a->family != MUKAN_AF_INET && a->family != MUKAN_AF_INET6)
+		return refuse(why, whysz, "address family %u (want 2 or 10)", a->family);
+	if (a->pad != 0)
+		return refuse(why, whysz, "address padding byte %u (want 0)", a->pad);
+	if (a->port == 0)
+		return refuse(why, whysz, "address port 0");
+	if (a->family == MUKAN_AF_INET && !all_zero(a->ip + 4, sizeof(a->ip) - 4))
+		return refuse(why, whysz, "IPv4 address with bytes past the 4th");
+	return 0;
+}
+
+int handoff_check(const struct handoff_msg *m, enum handoff_end at, char *why, size_t whysz)
+{
+	const unsigned known_flags = HANDOFF_PERSISTENT | HANDOFF_UNCONDITIONAL | HANDOFF_SEED;
+	bool to_node = m->type == HANDOFF_PEER;
+	if (m->magic != HANDOFF_MAGIC || m->version != HANDOFF_VERSION)
+		return refuse(why, whysz, "bad magic or version (%u)", m->version);
+	if (m->type < HANDOFF_HELLO || m->type > HANDOFF_MARK_GOOD)
+		return refuse(why, whysz, "unknown type %u", m->type);
+	if (to_node != (at == HANDOFF_AT_NODE))
+		return refuse(why, whysz, to_node ? "PEER (type %u) goes from the daemon to the node"
+						  : "type %u goes from the node to the daemon",
+			      m->type);
+	if (m->type == HANDOFF_HELLO) {
+		if (!all_zero(&m->ban_ns, sizeof(*m) - offsetof(struct handoff_msg, ban_ns)))
+			return refuse(why, whysz, "HELLO with fields set past the type");
+		return 0;
+	}
+	if (all_zero(m->id, sizeof(m->id)))
+		return refuse(why, whysz, "message type %u without a node ID", m->type);
+	int e = check_addr(&m->addr, !to_node, why, whysz);
+	if (e < 0)
+		return e;
+	if (to_node ? (m->flags & ~known_flags) != 0 : m->flags != 0)
+		return refuse(why, whysz, "unknown flags %#x", m->flags);
+	if (m->type != HANDOFF_MARK_BAD && m->ban_ns != 0)
+		return refuse(why, whysz, "ban_ns set on message type %u", m->type);
+	if (m->type != HANDOFF_PEER_GONE && m->type != HANDOFF_MARK_BAD && m->reason != 0)
+		return refuse(why, whysz, "reason set on message type %u", m->type);
+	return 0;
+}
+
+int handoff_recv_at(int sock, enum handoff_end at, struct handoff_msg *m, int *fd, char *why,
+		    size_t whysz)
+{
+	int e = recv_one(sock, m, fd, why, whysz);
+	if (e < 0)
+		return e;
+	if ((e = handoff_check(m, at, why, whysz)) < 0 && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return e;
 }

@@ -59,8 +59,35 @@ int handoff_send(int sock, const struct handoff_msg *m, int fd);
  * passed descriptor or -1. A malformed message (size, magic, version, type,
  * a descriptor where none belongs) is -EPROTO, and any descriptor that came
  * with it is closed. 0 on success, -ECONNRESET when the other side left.
+ *
+ * SOCK_SEQPACKET reads an empty message and the end of the connection both
+ * as 0 bytes: they are told apart by whether the other side has shut down
+ * (POLLRDHUP), so an empty message is -EPROTO and the connection stays.
  */
 int handoff_recv(int sock, struct handoff_msg *m, int *fd);
+
+/* Which end a message arrives at: what it may say depends on its direction. */
+enum handoff_end {
+	HANDOFF_AT_DAEMON = 1, /* HELLO, PEER_GONE, MARK_BAD, MARK_GOOD */
+	HANDOFF_AT_NODE = 2,   /* PEER */
+};
+
+/*
+ * Check every field of a message arriving at `at`: its type goes that way,
+ * the fields its type uses are in range (a node ID, an address of a known
+ * family, known flags), and the fields it does not use are zero. MARK_BAD's
+ * ban_ns is not refused: the daemon clamps it (docs/handoff.md).
+ * 0, or -EPROTO with the reason in why.
+ */
+int handoff_check(const struct handoff_msg *m, enum handoff_end at, char *why, size_t whysz);
+
+/*
+ * handoff_recv, then handoff_check for `at`: 0, -EAGAIN, -ECONNRESET, other
+ * -errno of the socket, or -EPROTO with the reason in why (every descriptor
+ * the refused message carried is closed).
+ */
+int handoff_recv_at(int sock, enum handoff_end at, struct handoff_msg *m, int *fd, char *why,
+		    size_t whysz);
 
 /* Build a message of a type. */
 void handoff_msg_init(struct handoff_msg *m, enum handoff_type type);

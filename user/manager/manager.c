@@ -74,6 +74,8 @@ int manager_new(struct manager **out, struct book *book, const struct manager_co
 		if (!m->hist)
 			goto nomem;
 	}
+	if (mgr_tally_init(m) < 0)
+		goto nomem;
 	*out = m;
 	return 0;
 nomem:
@@ -99,6 +101,7 @@ void manager_free(struct manager *m)
 	free(m->fast);
 	free(m->hist);
 	mgr_queue_free(&m->q);
+	mgr_tally_free(m);
 	free(m);
 }
 
@@ -187,6 +190,8 @@ int manager_start(struct manager *m, int64_t now)
 	if (m->started)
 		return -EALREADY;
 	m->started = true;
+	/* The counts were made before the manager knew the time: make them at it. */
+	manager_recount(m, now);
 	/* Upstream: a node that already has peers (or dials) waits U[0, period)
 	 * before its first round, so restarted nodes do not dial in a herd.
 	 * Decided before the persistent dials start, as upstream's routine

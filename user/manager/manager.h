@@ -224,8 +224,15 @@ struct manager_counts {
 	uint32_t max_outbound;
 	uint32_t persistent_connected;
 };
-/* Walks the book: O(capacity), for operators, not for the dial path. */
-void manager_counts(const struct manager *m, int64_t now, struct manager_counts *out);
+/*
+ * Kept as things change (manager_tally.c): O(1), plus re-classing the
+ * records whose backoff or ban ended since the last call.
+ */
+void manager_counts(struct manager *m, int64_t now, struct manager_counts *out);
+/* A record the kernel changed for a connect the manager did not make (the event ring). */
+void manager_note_record(struct manager *m, uint32_t slot, int64_t now);
+/* Every record changed at once (a resync of the slots): count them all again, O(capacity). */
+void manager_recount(struct manager *m, int64_t now);
 
 /* Slot counts only, O(1). */
 uint32_t manager_dialing_out(const struct manager *m);

@@ -13,10 +13,12 @@
 
 #define UPSTREAM_BAN_NS MUKAN_NS_PER_DAY
 
-/* The engine did not take the dial at all (its window was full). */
+/* The engine did not take the dial at all (its window was full), or the
+ * host had no descriptor or memory for it: the next try waits a little. */
 static bool engine_refused(int outcome, int err)
 {
-	return outcome == MANAGER_OUT_LOCAL_ERROR && (err == EBUSY || err == EALREADY);
+	return outcome == MANAGER_OUT_LOCAL_ERROR &&
+	       (err == EBUSY || err == EALREADY || mgr_out_of_resources(err));
 }
 
 static void after_seed_failed(struct manager *m, const struct mgr_peer *p, int64_t now)

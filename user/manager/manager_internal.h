@@ -3,6 +3,9 @@
 #ifndef MUKAN_MANAGER_INTERNAL_H
 #define MUKAN_MANAGER_INTERNAL_H
 
+#include <errno.h>
+#include <stdbool.h>
+
 #include "book/rng.h"
 #include "keytab.h"
 #include "manager.h"
@@ -43,6 +46,29 @@ struct mgr_hist {
 	struct mukan_addr a; /* whose history this is (slots get reused) */
 	int32_t attempts;
 	int64_t last;
+};
+
+/* manager_tally.c: what status counts, kept as things change. */
+enum mgr_tally_class {
+	TC_NONE = 0,	/* free slot, or tracked (counted by its state) */
+	TC_CANDIDATE,
+	TC_BACKOFF,	/* a candidate that may not be dialed yet */
+	TC_BANNED,	/* on the book's ban list */
+	TC_BANNED_TIME, /* ban_until ahead, not (yet) on the list */
+	TC_N,
+};
+struct mgr_deadline {
+	int64_t at;
+	uint32_t slot;
+};
+struct mgr_tally {
+	uint8_t *cls;		   /* per book slot: enum mgr_tally_class */
+	uint32_t *pos;		   /* per book slot: its heap index + 1, 0 if none */
+	struct mgr_deadline *heap; /* when a class ends by itself, soonest first */
+	uint32_t n_heap, cap;
+	uint32_t n[TC_N];			/* untracked records by class */
+	uint32_t tracked[MANAGER_N_STATES];	/* tracked peers by state */
+	int64_t now;				/* the latest time the manager was given */
 };
 
 struct mgr_queue {
@@ -94,6 +120,7 @@ struct manager {
 
 	struct mgr_queue q;
 	struct manager_stats st;
+	struct mgr_tally tally;
 };
 
 /* manager_peers.c: the tracked table and its indices. */
@@ -106,6 +133,15 @@ uint32_t mgr_group_count(const struct manager *m, const struct mukan_addr *a);
 void mgr_group_key(const struct manager *m, const struct mukan_addr *a, uint8_t key[KEYTAB_KEY_LEN]);
 /* A scratch array of at least n entries (reused), or NULL. */
 uint32_t *mgr_scratch(struct manager *m, uint32_t n);
+
+/* manager_tally.c */
+int mgr_tally_init(struct manager *m);
+void mgr_tally_free(struct manager *m);
+void mgr_tally_time(struct manager *m, int64_t now);
+/* The record of this ID (if the book has one) may have changed class. */
+void mgr_tally_id(struct manager *m, const uint8_t id[MUKAN_ID_LEN], int64_t now);
+/* A tracked peer moved between states (-1: it was not / is no longer tracked). */
+void mgr_tally_state(struct manager *m, int from, int to);
 
 /* manager_queue.c */
 int mgr_queue_push(struct manager *m, uint8_t kind, uint8_t reason, const struct netaddr *na);
@@ -135,6 +171,12 @@ void mgr_persist_failed(struct manager *m, uint32_t i, int64_t now);
 void mgr_persist_lost(struct manager *m, uint32_t i, int64_t now);
 int64_t mgr_persist_wait(struct manager *m, uint32_t failed_tries);
 int64_t mgr_persist_next(const struct manager *m);
+
+/* A local error that says nothing about the peer: no descriptor, no memory. */
+static inline bool mgr_out_of_resources(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
 
 /* manager_record.c: outcomes into the records and upstream's dial history. */
 void mgr_record_dial(struct manager *m, const uint8_t id[MUKAN_ID_LEN], int64_t now);

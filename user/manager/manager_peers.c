@@ -65,6 +65,8 @@ void mgr_set_state(struct manager *m, uint32_t i, int state, int64_t now)
 	struct mgr_peer *p = &m->peers[i];
 	if (is_active(p->state))
 		hold(m, p, p->state, -1);
+	mgr_tally_state(m, p->state, state);
+	mgr_tally_time(m, now);
 	p->state = (uint8_t)state;
 	p->since = now;
 	if (state != MANAGER_DIALING)
@@ -125,6 +127,10 @@ int mgr_peer_new(struct manager *m, const struct netaddr *na, uint8_t kind, int6
 	 * excludes persistent and unconditional peers). */
 	p->counted = !(kind & (MGR_PERSISTENT | MGR_UNCONDITIONAL));
 	mgr_group_key(m, &na->a, p->group);
+	/* Tracked now: its record (if any) leaves the book's counts. */
+	mgr_tally_state(m, -1, MANAGER_CANDIDATE);
+	mgr_tally_time(m, now);
+	mgr_tally_id(m, na->id, now);
 	return (int)i;
 }
 
@@ -137,6 +143,9 @@ void mgr_peer_release(struct manager *m, uint32_t i)
 	keytab_del(&m->by_id, p->na.id);
 	p->in_use = false;
 	m->free_idx[m->n_free++] = i;
+	/* Untracked: its record, as the dial or the connection left it, is counted again. */
+	mgr_tally_state(m, MANAGER_CANDIDATE, -1);
+	mgr_tally_id(m, p->na.id, m->tally.now);
 }
 
 bool mgr_ip_busy(const struct manager *m, const struct mukan_addr *a)

@@ -25,27 +25,6 @@ int manager_peer_state(const struct manager *m, const uint8_t id[MUKAN_ID_LEN], 
 	return record_state(book_slot(m->book, (uint32_t)slot), now);
 }
 
-void manager_counts(const struct manager *m, int64_t now, struct manager_counts *out)
-{
-	memset(out, 0, sizeof(*out));
-	for (uint32_t i = 0; i < m->cap_peers; i++)
-		if (m->peers[i].in_use)
-			out->state[m->peers[i].state]++;
-	for (int s = book_next_slot(m->book, 0); s >= 0; s = book_next_slot(m->book, (uint32_t)s + 1)) {
-		const struct mukan_peer *p = book_slot(m->book, (uint32_t)s);
-		if (mgr_find(m, p->id) >= 0)
-			continue; /* counted as tracked */
-		int st = record_state(p, now);
-		out->state[st]++;
-		if (st == MANAGER_CANDIDATE && !rules_may_dial(p, now))
-			out->backoff++;
-	}
-	out->dialing_out = m->n_dialing_out;
-	out->connected_out = m->n_connected_out;
-	out->max_outbound = m->cfg.max_outbound;
-	out->persistent_connected = m->n_persist_connected;
-}
-
 int64_t manager_next_wakeup(const struct manager *m, int64_t now)
 {
 	if (!m->started || m->stopped)

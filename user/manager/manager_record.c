@@ -88,8 +88,10 @@ void mgr_record_outcome(struct manager *m, const struct netaddr *na, int64_t dia
 		return;
 	}
 	/* Not the peer's doing: the connect gate refused it (the kernel holds its
-	 * backoff already), or the engine never took the dial (window full). */
-	if (outcome == MANAGER_OUT_LOCAL_ERROR && (err == EPERM || err == EBUSY || err == EALREADY))
+	 * backoff already), the engine never took the dial (window full), or
+	 * this host ran out of descriptors or memory. */
+	if (outcome == MANAGER_OUT_LOCAL_ERROR &&
+	    (err == EPERM || err == EBUSY || err == EALREADY || mgr_out_of_resources(err)))
 		return;
 	/* With BPF the kernel has written it, unless all it saw was a close
 	 * without an error (a caller that acted on an ICMP error first): a
