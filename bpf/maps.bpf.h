@@ -39,13 +39,17 @@ struct {
 	__type(value, struct mukan_config);
 } config_v1 SEC(".maps");
 
-/* The placement keys, so a restarted loader can rebuild the buckets. */
+/*
+ * Which book the records are, its placement keys and generations; mmapped by
+ * userspace (atomic counters). No program reads it.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct mukan_book_meta);
-} meta_v1 SEC(".maps");
+} meta_v2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -4,9 +4,10 @@
  *
  * Fixed-width types only, no pointers: the peer records below live in a flat
  * array that is either ordinary memory or an mmapped BPF ARRAY map, and the
- * kernel and userspace must agree on every byte. Any layout change bumps
- * MUKAN_ABI_VERSION (pinned maps carry it in their names, so an old map is
- * never misread).
+ * kernel and userspace must agree on every byte. A layout change of a map's
+ * value gives that map a new versioned name (book_v1, meta_v2), so an old
+ * pinned map is never misread; a change of struct mukan_peer also bumps
+ * MUKAN_ABI_VERSION (the book cache carries it).
  */
 #ifndef MUKAN_ABI_H
 #define MUKAN_ABI_H
@@ -110,15 +111,53 @@ enum mukan_config_flag {
 
 /*
  * What userspace needs besides the records to rebuild the book from the
- * pinned maps after a restart: the placement keys. One slot of `meta`.
+ * pinned maps, and which book the records are: one slot of the `meta` map
+ * (kernel name meta_v2; a pinned meta_v1 is migrated, keys kept). The map is
+ * mmapped: the counters are changed with atomic operations, every other
+ * field only by the process holding the pin-dir lock (docs/live.md).
  */
+enum mukan_meta_state {
+	MUKAN_META_EMPTY = 0,	  /* no book imported yet (records may still be added live) */
+	MUKAN_META_IMPORTING = 1, /* an import began and did not finish: redo it */
+	MUKAN_META_READY = 2,	  /* the records are the book named below */
+};
+
+/* How an import fills the map, so one that was cut short is redone the same way. */
+enum mukan_import_mode {
+	MUKAN_IMPORT_NONE = 0,
+	MUKAN_IMPORT_REPLACE = 1,	 /* map cleared, the file's keys and records */
+	MUKAN_IMPORT_UNION_MAP_NEWER = 2, /* union; the map's record wins where both hold one */
+	MUKAN_IMPORT_UNION_FILE_NEWER = 3, /* union; the file's record wins */
+};
+
+#define MUKAN_META_PATH_LEN 256
+#define MUKAN_META_CONTROL_LEN 108 /* sizeof(sockaddr_un.sun_path) */
+
 struct mukan_book_meta {
-	__u8 key[64];	   /* the addrbook.json `key` prefix */
+	__u8 key[64];	     /* 0: the addrbook.json `key`: the book's identity */
+	__u32 key_len;	     /* 64 */
+	__u32 strict;	     /* 68: addr_book_strict the book was built with */
+	__u8 hash_key[32];   /* 72: HighwayHash key of the placement */
+	__u32 capacity;	     /* 104: slots in `book` */
+	__u32 state;	     /* 108: enum mukan_meta_state */
+	__u32 import_mode;   /* 112: enum mukan_import_mode of the import under way */
+	__s32 owner_pid;     /* 116: the daemon holding the pin-dir lock, 0 none */
+	__u64 book_gen;	     /* 120: generation of the book file the map holds all of */
+	__u64 records_gen;   /* 128: bumped (atomic add) by every writer of records */
+	__s64 synced_unix_ns; /* 136: wall time the map and the file last agreed */
+	__u8 book_path[MUKAN_META_PATH_LEN];  /* 144: realpath of that file, "" unknown */
+	__u8 control[MUKAN_META_CONTROL_LEN]; /* 400: the owner's control socket */
+	__u8 reserved[516];		      /* 508: room to grow without a new layout */
+};
+
+/* meta_v1, as pinned by earlier versions: read once to migrate it. */
+struct mukan_book_meta_v1 {
+	__u8 key[64];
 	__u32 key_len;
-	__u32 strict;	   /* addr_book_strict the book was built with */
-	__u8 hash_key[32]; /* HighwayHash key of the placement */
-	__u32 generation;  /* bumped by every writer of records outside the daemon */
-	__u32 capacity;	   /* slots in `book` */
+	__u32 strict;
+	__u8 hash_key[32];
+	__u32 generation;
+	__u32 capacity;
 };
 
 /* One outcome the kernel saw, for the daemon and `mukan-dialctl events`. */
@@ -158,7 +197,8 @@ struct mukan_stats {
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct mukan_config) == 48, "mukan_config layout");
-_Static_assert(sizeof(struct mukan_book_meta) == 112, "mukan_book_meta layout");
+_Static_assert(sizeof(struct mukan_book_meta) == 1024, "mukan_book_meta layout");
+_Static_assert(sizeof(struct mukan_book_meta_v1) == 112, "mukan_book_meta_v1 layout");
 _Static_assert(sizeof(struct mukan_event) == 48, "mukan_event layout");
 _Static_assert(sizeof(struct mukan_addr) == 20, "mukan_addr layout");
 _Static_assert(sizeof(struct mukan_peer) == 256, "mukan_peer layout");

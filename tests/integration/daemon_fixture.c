@@ -805,6 +805,24 @@ bool df_wait_connected(const struct df_daemon *d, long long want, int timeout_ms
 	}
 }
 
+int df_try_run(char *const argv[], const char *log, int timeout_ms)
+{
+	pid_t pid = spawn(argv, log, SIGKILL);
+	if (pid < 0)
+		return -1;
+	int st = reap(pid, timeout_ms);
+	if (st < 0) {
+		kill(pid, SIGKILL);
+		reap(pid, 1000);
+	}
+	return st;
+}
+
+void df_tool_path(const char *name, char *out, size_t sz)
+{
+	snprintf(out, sz, "%s/%s", tool_dir, name);
+}
+
 int df_run(char *const argv[], const char *log, int timeout_ms)
 {
 	pid_t pid = spawn(argv, log, SIGKILL);

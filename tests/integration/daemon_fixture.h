@@ -146,6 +146,10 @@ bool df_wait_connected(const struct df_daemon *d, long long want, int timeout_ms
  * log: its exit status (asserts that it ends within timeout_ms).
  */
 int df_run(char *const argv[], const char *log, int timeout_ms);
+/* The same without asserts (for processes a test forks): -1 when it had to be killed. */
+int df_try_run(char *const argv[], const char *log, int timeout_ms);
+/* Path of a tool in $MUKAN_BUILD (mukan-dialctl, mukan-dialerd ...). */
+void df_tool_path(const char *name, char *out, size_t sz);
 
 /* ---- the daemon process from outside --------------------------------------- */
 

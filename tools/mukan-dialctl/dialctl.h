@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "book/book.h"
 #include "book/netaddr.h"
 
@@ -108,13 +110,24 @@ int dialctl_with_pinned(const struct live_opts *o, int (*fn)(const void *args, s
 			const void *args);
 
 /*
- * Around every write of records by a live verb: the one place where a writer
- * waits for its turn (DESIGN-10: the pin directory's lock, or the edit sent
- * to the daemon that holds it). Today no lock is taken: begin returns
- * DIALCTL_EXIT_OK and end does nothing.
+ * A live edit of the records (live_write.c, daemon/live_edit.h): applied by
+ * whoever holds the pin-dir lock - this process when the lock is free (the
+ * live book opened with `strict`), the daemon holding it otherwise - after a
+ * bounded wait when another mukan-dialctl holds it. The answer (JSON,
+ * caller frees), or NULL with the reason printed and *status set.
  */
-int dialctl_live_writer_begin(const struct live_opts *o);
-void dialctl_live_writer_end(const struct live_opts *o);
+json_t *dialctl_live_write(const struct live_opts *o, bool strict, json_t *request,
+			   int *status);
+/* A failed answer ({"ok": false, "error": ...}): print the error; true. */
+bool dialctl_answer_failed(json_t *answer);
+
+/*
+ * The pin-dir lock for a verb that changes the maps wholesale (bpf attach,
+ * bpf detach --purge): a bounded wait while another mukan-dialctl holds it,
+ * a refusal while a daemon does. DIALCTL_EXIT_OK and *fd (kern_unlock it),
+ * or the exit status after printing why.
+ */
+int dialctl_lock_pins(const char *pin_dir, bool create, const char *verb, int *fd);
 
 /* Print "mukan-dialctl: [<what>: ]<err>" plus a hint for EPERM; DIALCTL_EXIT_FAIL. */
 int dialctl_kern_fail(const char *what, int e, const char *err);

@@ -108,14 +108,3 @@ int dialctl_with_pinned(const struct live_opts *o, int (*fn)(const void *args, s
 	kern_close(k);
 	return status;
 }
-
-int dialctl_live_writer_begin(const struct live_opts *o)
-{
-	(void)o; /* the pin directory's lock goes here (pins branch) */
-	return DIALCTL_EXIT_OK;
-}
-
-void dialctl_live_writer_end(const struct live_opts *o)
-{
-	(void)o;
-}

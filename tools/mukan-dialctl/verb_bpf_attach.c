@@ -52,9 +52,10 @@ static const char doc[] =
 	"on). Maps (book, book_idx, meta, config, stats, events) and links are pinned under "
 	"the pin directory; pinned maps are reused, so no count is lost. Running attach again "
 	"is safe: on the same cgroup the pinned links get the freshly loaded programs in place "
-	"(one attachment per hook, always); with another --cgroup the links move there. Exit "
-	"status 0 attached, 1 the kernel refused (the verifier's reason is printed), 2 usage "
-	"error.";
+	"(one attachment per hook, always); with another --cgroup the links move there. While "
+	"mukan-dialerd runs on the pin dir, attach is refused (the daemon keeps the programs "
+	"attached). Exit status 0 attached, 1 the kernel refused (the verifier's reason is "
+	"printed) or a daemon holds the pin dir, 2 usage error.";
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
@@ -120,11 +121,18 @@ int verb_bpf_attach(int argc, char **argv)
 
 	struct kern_opts o = { .pin_dir = a.live.pin_dir, .cgroup = cgroup, .capacity = a.capacity };
 	struct kern *k;
-	if ((e = kern_open(&k, &o, err, sizeof(err))) < 0)
+	int lock;
+	int status = dialctl_lock_pins(a.live.pin_dir, true, "bpf attach", &lock);
+	if (status != DIALCTL_EXIT_OK)
+		return status;
+	if ((e = kern_open(&k, &o, err, sizeof(err))) < 0) {
+		kern_unlock(lock);
 		return dialctl_kern_fail("attach", e, err);
-	bool fresh = kern_fresh(k);
+	}
+	bool fresh = kern_fresh(k), migrated = kern_meta_migrated(k);
 	uint32_t capacity = kern_capacity(k);
 	kern_close(k); /* the pinned links keep the programs attached */
+	kern_unlock(lock);
 	if ((e = kern_status(a.live.pin_dir, &after, err, sizeof(err))) < 0)
 		return dialctl_kern_fail("attached, but cannot read the status", e, err);
 
@@ -138,6 +146,8 @@ int verb_bpf_attach(int argc, char **argv)
 	else
 		printf("maps      reused under %s: book %u of %u slots used, counts kept\n",
 		       a.live.pin_dir, after.book_used, capacity);
+	if (migrated)
+		printf("meta      migrated from the earlier layout meta_v1 (keys kept)\n");
 	if (!fresh && a.capacity && a.capacity != capacity)
 		printf("note      --capacity %u ignored: the pinned book has %u slots (resize with "
 		       "`bpf detach --purge --yes`, then attach)\n",

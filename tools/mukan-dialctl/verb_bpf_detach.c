@@ -42,9 +42,10 @@ static const char doc[] =
 	"        mukan-dialctl bpf detach --purge --yes    # everything gone\n"
 	"\v"
 	"Without --purge the maps stay pinned, so a later `bpf attach` continues with every "
-	"count. Detaching what is not attached is not an error. Exit status 0 done, 1 a pin "
-	"could not be removed or a program is still attached (another process holds its "
-	"link), 2 usage error (--purge without --yes).";
+	"count. Detaching what is not attached is not an error. --purge is refused while "
+	"mukan-dialerd runs on the pin dir. Exit status 0 done, 1 a pin "
+	"could not be removed, a program is still attached (another process holds its "
+	"link) or a daemon holds the pin dir, 2 usage error (--purge without --yes).";
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
@@ -120,7 +121,16 @@ int verb_bpf_detach(int argc, char **argv)
 	int e = kern_status(a.live.pin_dir, &before, err, sizeof(err));
 	if (e < 0)
 		return dialctl_kern_fail(NULL, e, err);
-	if ((e = kern_detach(a.live.pin_dir, a.purge, err, sizeof(err))) < 0)
+	/* Deleting the maps is a write: never under a running daemon. */
+	int lock = -1;
+	if (a.purge && before.maps_pinned) {
+		int status = dialctl_lock_pins(a.live.pin_dir, false, "bpf detach --purge", &lock);
+		if (status != DIALCTL_EXIT_OK)
+			return status;
+	}
+	e = kern_detach(a.live.pin_dir, a.purge, err, sizeof(err));
+	kern_unlock(lock);
+	if (e < 0)
 		return dialctl_kern_fail("detach", e, err);
 
 	bool failed = false;

@@ -4,6 +4,7 @@
  * the book is, the counters, and the config in force.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "bpf_report.h"
@@ -24,10 +25,11 @@ static const struct argp_option options[] = {
 	{ "json", OPT_JSON, NULL, 0,
 	  "Print one JSON object: pin_dir, links (name, pinned, attached, prog_id, prog_name, "
 	  "cgroup_id, cgroup, programs_on_hook), maps (pin name: true/false), maps_pinned, "
-	  "book (capacity, used, index_entries, quarantined), quarantined (one object per "
-	  "record the book leaves out: slot, problem, addr or null), stats (the counters) and "
-	  "config (as `config get --json`); book, quarantined, stats and config are null when "
-	  "the maps are not pinned.",
+	  "book (capacity, used, index_entries, quarantined, and from meta: path, key, state, "
+	  "book_generation, records_generation, owner_pid, control), quarantined (one object "
+	  "per record the book leaves out: slot, problem, addr or null), stats (the counters) "
+	  "and config (as `config get --json`); book, quarantined, stats and config are null "
+	  "when the maps are not pinned.",
 	  0 },
 	{ 0 },
 };
@@ -160,14 +162,45 @@ static json_t *maps_json(const char *pin_dir)
 	return o;
 }
 
+static const char *state_name(uint32_t state)
+{
+	return state == MUKAN_META_READY	 ? "ready"
+	       : state == MUKAN_META_IMPORTING ? "importing"
+	       : state == MUKAN_META_EMPTY     ? "empty"
+					       : "unknown";
+}
+
+/* meta's strings, NUL-terminated whatever the map holds. */
+struct meta_text {
+	char key[65], path[MUKAN_META_PATH_LEN + 1], control[MUKAN_META_CONTROL_LEN + 1];
+};
+
+static void meta_text(const struct mukan_book_meta *m, struct meta_text *t)
+{
+	snprintf(t->key, sizeof(t->key), "%.*s", (int)(m->key_len <= 64 ? m->key_len : 0),
+		 (const char *)m->key);
+	snprintf(t->path, sizeof(t->path), "%.*s", MUKAN_META_PATH_LEN, (const char *)m->book_path);
+	snprintf(t->control, sizeof(t->control), "%.*s", MUKAN_META_CONTROL_LEN,
+		 (const char *)m->control);
+}
+
 static int print_json(const char *pin_dir, const struct kern_status *st, const struct map_view *v)
 {
-	json_t *book = v->ok ? json_pack("{s:I, s:I, s:I, s:o}", "capacity",
-					 (json_int_t)st->book_capacity, "used",
+	struct meta_text mt;
+	meta_text(&st->meta, &mt);
+	json_t *book = v->ok ? json_pack("{s:I, s:I, s:I, s:o, s:s?, s:s, s:s, s:I, s:I, s:i, s:s?}",
+					 "capacity", (json_int_t)st->book_capacity, "used",
 					 (json_int_t)st->book_used, "index_entries",
 					 (json_int_t)st->index_entries, "quarantined",
 					 v->snap ? json_integer(book_n_quarantined(v->snap))
-						 : json_null())
+						 : json_null(),
+					 "path",
+					 mt.path[0] ? mt.path : NULL, "key", mt.key, "state",
+					 state_name(st->meta.state), "book_generation",
+					 (json_int_t)st->meta.book_gen, "records_generation",
+					 (json_int_t)st->meta.records_gen, "owner_pid",
+					 st->meta.owner_pid, "control",
+					 mt.control[0] ? mt.control : NULL)
 			     : json_null();
 	json_t *o = json_pack("{s:s, s:o, s:o, s:b, s:o, s:o, s:o, s:o}", "pin_dir", pin_dir,
 			      "links", report_links_json(st), "maps", maps_json(pin_dir),
@@ -195,6 +228,18 @@ static void print_text(const char *pin_dir, const struct kern_status *st, const 
 	}
 	printf("book      %u of %u slots used, %u index entries\n", st->book_used,
 	       st->book_capacity, st->index_entries);
+	struct meta_text mt;
+	meta_text(&st->meta, &mt);
+	printf("          %s, key %s, generation %llu, %s; records generation %llu\n",
+	       mt.path[0] ? mt.path : "no book file recorded", mt.key[0] ? mt.key : "none",
+	       (unsigned long long)st->meta.book_gen, state_name(st->meta.state),
+	       (unsigned long long)st->meta.records_gen);
+	if (st->meta.owner_pid && kill(st->meta.owner_pid, 0) == 0)
+		printf("          held by mukan-dialerd pid %d (control %s)\n", st->meta.owner_pid,
+		       mt.control[0] ? mt.control : "unknown");
+	else if (st->meta.owner_pid)
+		printf("          last held by mukan-dialerd pid %d, which is gone\n",
+		       st->meta.owner_pid);
 	if (v->snap)
 		quarantined_text(v->snap);
 	printf("counters\n");

@@ -75,7 +75,7 @@ static int export(const void *args, struct kern *k)
 	const struct export_args *a = args;
 	struct book *live;
 	char err[512] = "";
-	/* A reader: a copy of the slots, nothing written to the maps. */
+	/* A reader: a copy of the records, nothing in the maps written, no lock. */
 	int e = kern_book_snapshot(k, a->common.strict, &live, err, sizeof(err));
 	if (e < 0)
 		return dialctl_kern_fail("cannot read the live book", e, err);

@@ -10,7 +10,9 @@
  * under the keys that made them.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
@@ -38,7 +40,10 @@ static const char doc[] =
 	"book already has is skipped and counted as a duplicate. When the live book is empty "
 	"the file's key and hash key become the live book's, so placement is exactly the "
 	"file's; otherwise records are placed under the live book's keys. Times in the file "
-	"are wall-clock and become CLOCK_BOOTTIME in the map. FILE is only read. Exit status "
+	"are wall-clock and become CLOCK_BOOTTIME in the map. FILE is only read; it may hold at "
+	"most as many records as the live book has slots. While mukan-dialerd runs on the "
+	"pin dir, the daemon does the import (one writer at a time) and this prints its "
+	"answer. Exit status "
 	"0 every record imported or a duplicate, 1 FILE does not load, nothing is pinned, or "
 	"a record was refused (the first reason is printed), 2 usage error.";
 
@@ -65,57 +70,59 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 static const struct argp import_argp = { NULL, parse, "FILE", doc, book_live_children, NULL,
 					 NULL };
 
-static int import(const void *args, struct kern *k)
+/* The same lines whether this process or a daemon applied the edit. */
+static int print_answer(json_t *r)
 {
-	const struct import_args *a = args;
-	uint32_t cap = kern_capacity(k);
-	struct book_opts bo = { .strict = a->common.strict, .seed = dialctl_random_seed(),
-				.capacity = cap > BOOK_DEFAULT_CAPACITY ? cap : 0 };
-	struct book_file_opts fo = { .wall_offset_ns = kern_wall_offset() };
-	struct book *file, *live;
-	char err[512] = "";
-	int e = book_load(a->file, &bo, &fo, &file, err, sizeof(err));
-	if (e < 0) {
-		fprintf(stderr, DIALCTL_NAME ": %s\n", e == -ENOENT ? "no such file" : err);
+	if (dialctl_answer_failed(r))
 		return DIALCTL_EXIT_FAIL;
-	}
-	struct kern_import_tally t;
-	e = kern_book_import(k, a->common.strict, dialctl_random_seed(), file, &live, &t, err,
-			     sizeof(err));
-	if (e < 0) {
-		book_free(file);
-		return dialctl_kern_fail("cannot open the live book", e, err);
-	}
-	bool adopted = t.adopted, keep = t.kept_buckets;
-	int status = DIALCTL_EXIT_OK;
+#define N(o, k) ((unsigned)json_integer_value(json_object_get(o, k)))
+	unsigned imported = N(r, "imported"), dups = N(r, "duplicates"), refused = N(r, "refused");
+	const char *placement = json_string_value(json_object_get(r, "placement"));
+	json_t *live = json_object_get(r, "live");
 	printf("imported %u record%s from %s into the live book (%u new, %u old, %u banned); "
 	       "%u duplicate%s skipped (node ID already there)\n",
-	       t.imported, t.imported == 1 ? "" : "s", a->file, t.n_new, t.n_old, t.n_banned,
-	       t.duplicates, t.duplicates == 1 ? "" : "s");
-	if (t.imported)
-		printf("placement: %s\n", adopted ? "the file's keys, adopted by the empty live book"
-				       : keep  ? "the file's buckets (same keys as the live book)"
-					       : "placed anew under the live book's keys");
-	if (t.expired)
+	       imported, imported == 1 ? "" : "s", json_string_value(json_object_get(r, "file")),
+	       N(r, "new"), N(r, "old"), N(r, "banned"), dups, dups == 1 ? "" : "s");
+	if (imported && placement)
+		printf("placement: %s\n",
+		       !strcmp(placement, "adopted") ? "the file's keys, adopted by the empty live book"
+		       : !strcmp(placement, "kept")  ? "the file's buckets (same keys as the live book)"
+						     : "placed anew under the live book's keys");
+	if (N(r, "expired"))
 		printf("bucket sizes: %u record%s left a full new bucket, as upstream's add expires "
 		       "them (at most 65 to a bucket)\n",
-		       t.expired, t.expired == 1 ? "" : "s");
-	printf("live book: %u new, %u old, %u banned, %u of %u slots used\n", book_n_new(live),
-	       book_n_old(live), book_n_banned(live),
-	       book_size(live) + book_n_banned(live), book_capacity(live));
-	if (t.refused) {
-		fprintf(stderr, DIALCTL_NAME ": %u record%s refused, the first: %s\n", t.refused,
-			t.refused == 1 ? "" : "s", t.first_refusal);
-		status = DIALCTL_EXIT_FAIL;
+		       N(r, "expired"), N(r, "expired") == 1 ? "" : "s");
+	printf("live book: %u new, %u old, %u banned, %u of %u slots used\n", N(live, "new"),
+	       N(live, "old"), N(live, "banned"), N(live, "new") + N(live, "old") + N(live, "banned"),
+	       N(live, "capacity"));
+	if (refused) {
+		fprintf(stderr, DIALCTL_NAME ": %u record%s refused, the first: %s\n", refused,
+			refused == 1 ? "" : "s",
+			json_string_value(json_object_get(r, "first_refusal")));
+		return DIALCTL_EXIT_FAIL;
 	}
-	book_free(live);
-	book_free(file);
-	return status;
+#undef N
+	return DIALCTL_EXIT_OK;
 }
 
 int verb_import(int argc, char **argv)
 {
 	struct import_args a = { 0 };
 	argp_parse(&import_argp, argc, argv, 0, NULL, &a);
-	return dialctl_with_pinned(&a.live, import, &a);
+	/* The daemon, if it applies the edit, has another working directory. */
+	char path[PATH_MAX];
+	if (!realpath(a.file, path)) {
+		fprintf(stderr, DIALCTL_NAME ": %s: %s\n", a.file,
+			errno == ENOENT ? "no such file" : strerror(errno));
+		return DIALCTL_EXIT_FAIL;
+	}
+	json_t *req = json_pack("{s:s, s:s}", "edit", "import", "file", path);
+	int status;
+	json_t *answer = req ? dialctl_live_write(&a.live, a.common.strict, req, &status) : NULL;
+	json_decref(req);
+	if (!answer)
+		return req ? status : DIALCTL_EXIT_FAIL;
+	status = print_answer(answer);
+	json_decref(answer);
+	return status;
 }

@@ -42,7 +42,9 @@ static const char doc[] =
 	"The same rules as the offline `book add` (bans, private IDs, our own addresses, "
 	"strict routability; --no-strict for loopback and private ranges), applied to the "
 	"records in the pinned map under the placement keys kept in its `meta` map. From then "
-	"on the kernel counts every dial to ADDR from the attached cgroup. Exit status 0 added "
+	"on the kernel counts every dial to ADDR from the attached cgroup. One writer at a "
+	"time: while mukan-dialerd runs on the pin dir the daemon makes the edit (its "
+	"addr_book_strict applies) and this prints its answer. Exit status 0 added "
 	"or already known, 1 refused or nothing pinned, 2 usage error.";
 
 static error_t parse(int key, char *arg, struct argp_state *state)
@@ -73,34 +75,30 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 static const struct argp live_add_argp = { options, parse, "ADDR", doc, book_live_children,
 					   NULL, NULL };
 
-static int add(const void *args, struct kern *k)
+/* The same lines whether this process or a daemon applied the edit. */
+static int print_answer(json_t *r)
 {
-	const struct live_add_args *a = args;
-	struct book *b;
-	char err[512] = "", shown[NETADDR_STRLEN], eb[16];
-	int e = kern_book_open(k, a->common.strict, dialctl_random_seed(), &b, err, sizeof(err));
-	if (e < 0)
-		return dialctl_kern_fail("cannot open the live book", e, err);
-	netaddr_format(&a->as.addr, shown);
-	int rc = book_add(b, &a->as.addr, &a->as.src, kern_now());
-	if (rc < 0) {
+	const char *shown = json_string_value(json_object_get(r, "addr"));
+	json_t *no = json_object_get(r, "errno");
+	if (json_is_integer(no) && shown) {
+		char eb[16];
+		int e = (int)json_integer_value(no);
 		fprintf(stderr, DIALCTL_NAME ": live book: cannot add %s: %s (%s)\n", shown,
-			dialctl_add_refusal(rc), dialctl_errno_name(-rc, eb));
-		book_free(b);
+			dialctl_add_refusal(-e), dialctl_errno_name(e, eb));
 		return DIALCTL_EXIT_FAIL;
 	}
-	int slot = book_find(b, a->as.addr.id);
-	const struct mukan_peer *p = slot >= 0 ? book_slot(b, (uint32_t)slot) : NULL;
-	if (rc == 0) {
-		printf("live book: %s is already known (slot %d); unchanged\n", shown, slot);
-	} else {
-		kern_book_touch(k); /* a running daemon re-reads the records */
-		printf("live book: added %s", shown);
-		if (p && p->n_buckets > 0)
-			printf(" to new bucket %u", p->buckets[p->n_buckets - 1]);
-		printf(" (slot %d)\n", slot);
+	if (dialctl_answer_failed(r))
+		return DIALCTL_EXIT_FAIL;
+	long long slot = json_integer_value(json_object_get(r, "slot"));
+	long long bucket = json_integer_value(json_object_get(r, "bucket"));
+	if (!json_is_true(json_object_get(r, "added"))) {
+		printf("live book: %s is already known (slot %lld); unchanged\n", shown, slot);
+		return DIALCTL_EXIT_OK;
 	}
-	book_free(b);
+	printf("live book: added %s", shown);
+	if (bucket >= 0)
+		printf(" to new bucket %lld", bucket);
+	printf(" (slot %lld)\n", slot);
 	return DIALCTL_EXIT_OK;
 }
 
@@ -108,5 +106,16 @@ int verb_live_add(int argc, char **argv)
 {
 	struct live_add_args a = { 0 };
 	argp_parse(&live_add_argp, argc, argv, 0, NULL, &a);
-	return dialctl_with_pinned(&a.live, add, &a);
+	char addr[NETADDR_STRLEN], src[NETADDR_STRLEN];
+	netaddr_format(&a.as.addr, addr);
+	netaddr_format(&a.as.src, src);
+	json_t *req = json_pack("{s:s, s:s, s:s}", "edit", "add", "addr", addr, "src", src);
+	int status;
+	json_t *answer = req ? dialctl_live_write(&a.live, a.common.strict, req, &status) : NULL;
+	json_decref(req);
+	if (!answer)
+		return req ? status : DIALCTL_EXIT_FAIL;
+	status = print_answer(answer);
+	json_decref(answer);
+	return status;
 }

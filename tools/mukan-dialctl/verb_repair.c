@@ -4,15 +4,15 @@
  * records of the live book (bad ones the book leaves out, see `bpf status`)
  * repaired where that can be done, or dropped.
  *
- * It writes records, so it is a record writer: dialctl_live_writer_begin()
- * is where it waits for its turn.
+ * It writes records, so it is a live edit like add and import (live_write.c):
+ * applied here when the pin-dir lock is free, by the daemon that holds it
+ * otherwise, with the same code (daemon/live_edit.c) and the same answer.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "dialctl.h"
-#include "kern/kern.h"
 
 #define MAX_SLOTS 256
 
@@ -52,7 +52,8 @@ static const char doc[] =
 	"new), unknown flag bits and stray address bytes are cleared, an impossible failure "
 	"count is cut to 1000. A record whose address family is unknown, or whose node ID "
 	"another record has, cannot be repaired: drop it. Without SLOT every quarantined record "
-	"is handled. Exit status 0 every record handled (or none quarantined), 1 a record could "
+	"is handled. A running daemon applies it to its own book (the edit goes over its control "
+	"socket). Exit status 0 every record handled (or none quarantined), 1 a record could "
 	"not be repaired, a SLOT is not quarantined, or nothing is pinned, 2 usage error.";
 
 static error_t parse(int key, char *arg, struct argp_state *state)
@@ -84,69 +85,44 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 static const struct argp repair_argp = { options, parse, "[SLOT...]", doc, book_live_children,
 					 NULL, NULL };
 
-/* One slot: repaired or dropped (true), or why not (false). */
-static bool handle(struct book *b, uint32_t slot, bool drop)
+/* The same lines whether this process or a daemon applied the edit. */
+static int print_answer(json_t *r, bool drop)
 {
-	enum book_problem why;
-	if (book_next_quarantined(b, slot, &why) != (int)slot) {
-		fprintf(stderr, DIALCTL_NAME ": slot %u is not quarantined: nothing to do\n", slot);
-		return false;
-	}
-	if (drop) {
-		book_drop(b, slot);
-		printf("slot %u: dropped (%s)\n", slot, book_problem_text(why));
-		return true;
-	}
-	char err[256];
-	if (book_repair(b, slot, err, sizeof(err)) < 0) {
-		fprintf(stderr, DIALCTL_NAME ": slot %u: cannot repair (%s): %s\n", slot,
-			book_problem_text(why), err);
-		return false;
-	}
-	const struct mukan_peer *p = book_slot(b, slot);
-	printf("slot %u: repaired (%s): back in the book as %s", slot, book_problem_text(why),
-	       p->flags & MUKAN_PEER_BANNED	   ? "banned"
-	       : p->bucket_type == MUKAN_BUCKET_OLD ? "old"
-						   : "new");
-	if (!(p->flags & MUKAN_PEER_BANNED))
-		printf(", bucket %u", p->buckets[0]);
-	printf("\n");
-	return true;
-}
-
-static int repair(const void *args, struct kern *k)
-{
-	const struct repair_args *a = args;
-	int status = dialctl_live_writer_begin(&a->live);
-	if (status != DIALCTL_EXIT_OK)
-		return status;
-	struct book *b;
-	char err[512] = "";
-	int e = kern_book_open(k, a->common.strict, dialctl_random_seed(), &b, err, sizeof(err));
-	if (e < 0) {
-		dialctl_live_writer_end(&a->live);
-		return dialctl_kern_fail("cannot open the live book", e, err);
-	}
-	unsigned done = 0, failed = 0;
-	if (a->n_slots == 0 && book_n_quarantined(b) == 0)
+	if (dialctl_answer_failed(r))
+		return DIALCTL_EXIT_FAIL;
+	json_t *results = json_object_get(r, "results");
+	unsigned failed = 0;
+	size_t i;
+	json_t *e;
+	if (json_array_size(results) == 0)
 		printf("live book: no quarantined records\n");
-	for (size_t i = 0; i < a->n_slots; i++)
-		handle(b, a->slot[i], a->drop) ? done++ : failed++;
-	if (a->n_slots == 0) {
-		for (int s = book_next_quarantined(b, 0, NULL); s >= 0;
-		     s = book_next_quarantined(b, (uint32_t)s + 1, NULL))
-			handle(b, (uint32_t)s, a->drop) ? done++ : failed++;
+	json_array_foreach(results, i, e) {
+		long long slot = json_integer_value(json_object_get(e, "slot"));
+		const char *problem = json_string_value(json_object_get(e, "problem"));
+		const char *error = json_string_value(json_object_get(e, "error"));
+		if (!json_is_true(json_object_get(e, "done"))) {
+			failed++;
+			if (!problem)
+				fprintf(stderr, DIALCTL_NAME ": slot %lld: %s\n", slot, error);
+			else
+				fprintf(stderr, DIALCTL_NAME ": slot %lld: cannot repair (%s): %s\n", slot,
+					problem, error ? error : "");
+			continue;
+		}
+		const char *action = json_string_value(json_object_get(e, "action"));
+		printf("slot %lld: %s (%s)", slot, action ? action : "done", problem ? problem : "");
+		const char *type = json_string_value(json_object_get(e, "type"));
+		long long bucket = json_integer_value(json_object_get(e, "bucket"));
+		if (type)
+			printf(": back in the book as %s", type);
+		if (type && bucket >= 0)
+			printf(", bucket %lld", bucket);
+		printf("\n");
 	}
-	if (done > 0) {
-		kern_index_sync(k, b);
-		kern_book_touch(k); /* a running daemon re-reads the records */
-	}
-	if (failed > 0 && !a->drop)
-		fprintf(stderr, DIALCTL_NAME ": %u record%s left quarantined; `" DIALCTL_NAME
+	if (failed > 0 && !drop)
+		fprintf(stderr, DIALCTL_NAME ": %u record%s left as %s; `" DIALCTL_NAME
 			" book repair --live --drop SLOT` drops one\n",
-			failed, failed == 1 ? "" : "s");
-	book_free(b);
-	dialctl_live_writer_end(&a->live);
+			failed, failed == 1 ? "" : "s", failed == 1 ? "it was" : "they were");
 	return failed ? DIALCTL_EXIT_FAIL : DIALCTL_EXIT_OK;
 }
 
@@ -154,5 +130,18 @@ int verb_repair(int argc, char **argv)
 {
 	struct repair_args a = { 0 };
 	argp_parse(&repair_argp, argc, argv, 0, NULL, &a);
-	return dialctl_with_pinned(&a.live, repair, &a);
+	json_t *slots = json_array();
+	for (size_t i = 0; slots && i < a.n_slots; i++)
+		json_array_append_new(slots, json_integer(a.slot[i]));
+	json_t *req = slots ? json_pack("{s:s, s:b, s:o}", "edit", "repair", "drop", a.drop,
+					"slots", slots)
+			    : NULL;
+	int status = DIALCTL_EXIT_FAIL;
+	json_t *answer = req ? dialctl_live_write(&a.live, a.common.strict, req, &status) : NULL;
+	json_decref(req);
+	if (!answer)
+		return req ? status : DIALCTL_EXIT_FAIL;
+	status = print_answer(answer, a.drop);
+	json_decref(answer);
+	return status;
 }

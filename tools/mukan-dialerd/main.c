@@ -24,12 +24,16 @@ static const char doc[] =
 	"  mukan-dialerd --no-bpf --policy cometbft      # upstream's schedule, as a baseline\n"
 	"\v"
 	"Signals: SIGTERM/SIGINT stop dialing, close cleanly and save the book; SIGHUP re-reads "
-	"the settings file (--config, default <home>/mukan-dialerd.conf) and applies its max_outbound (a flag given here still wins). Status: mukan-dialctl status --control PATH.";
+	"the settings file (--config, default <home>/mukan-dialerd.conf) and applies its max_outbound (a flag given here still wins). Status: mukan-dialctl status --control PATH.\n"
+	"One daemon per pin dir and per home: a second one exits (status 1) naming the pid that "
+	"holds them. A pinned map holding another book than --book is refused (status 1); "
+	"--reimport or `mukan-dialctl bpf detach --purge --yes` resolves it (docs/live.md).";
 
 enum {
 	OPT_COMETBFT = 256, OPT_BOOK, OPT_MAX_OUT, OPT_NO_STRICT, OPT_SEEDS, OPT_PERSISTENT,
 	OPT_DIAL_TIMEOUT, OPT_POLICY, OPT_NO_BPF, OPT_CGROUP, OPT_CONTROL, OPT_HANDOFF,
-	OPT_PIN_DIR, OPT_MAX_INFLIGHT, OPT_ENSURE, OPT_SAVE, OPT_OVERDIAL,
+	OPT_PIN_DIR, OPT_MAX_INFLIGHT, OPT_ENSURE, OPT_SAVE, OPT_OVERDIAL, OPT_CAPACITY,
+	OPT_REIMPORT,
 };
 
 static const struct argp_option options[] = {
@@ -53,12 +57,19 @@ static const struct argp_option options[] = {
 	  "Dials per free slot (default 16; 1 = upstream's connected + dialing <= max)", 0 },
 	{ "ensure-period", OPT_ENSURE, "DUR", 0, "Ensure-peers round (default 30s)", 0 },
 	{ "save-interval", OPT_SAVE, "DUR", 0, "Book save period (default 2m)", 0 },
+	{ "capacity", OPT_CAPACITY, "N", 0,
+	  "Book slots (64..1048576, default 32768): the most records a book file may hold, "
+	  "and the size of a new map (made bigger if the file holds more)", 0 },
+	{ "reimport", OPT_REIMPORT, NULL, 0,
+	  "Replace the pinned map's records with the book file's, after saving them beside "
+	  "the file (PATH.map-<UTC time>): for a map that holds another book", 0 },
 	{ 0 }
 };
 
 /* Flags are applied after the files (and again on SIGHUP), so they are kept as key/value pairs. */
 struct flags {
 	const char *config, *cometbft;
+	bool reimport;
 	struct config_flags set;
 	char timeout[32];
 };
@@ -97,6 +108,8 @@ static error_t parse(int key, char *arg, struct argp_state *st)
 	case OPT_OVERDIAL: push(st, f, "overdial", arg); return 0;
 	case OPT_ENSURE: push(st, f, "ensure_period", arg); return 0;
 	case OPT_SAVE: push(st, f, "save_interval", arg); return 0;
+	case OPT_CAPACITY: push(st, f, "book_capacity", arg); return 0;
+	case OPT_REIMPORT: f->reimport = true; return 0;
 	case ARGP_KEY_ARG: argp_error(st, "no arguments expected ('%s')", arg); return 0;
 	default: return ARGP_ERR_UNKNOWN;
 	}
@@ -137,6 +150,7 @@ static int settle(struct dialer_config *c, const struct flags *f)
 	if (apply_flags(c, f) < 0) /* flags win over the files */
 		return -EINVAL;
 	snprintf(c->config_file, sizeof(c->config_file), "%.1000s", path);
+	c->reimport = f->reimport;
 	config_finish(c);
 	return 0;
 }

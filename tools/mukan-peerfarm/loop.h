@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * loop.h - the farm's one event loop (epoll): the listeners of live, slow
- * and flapping peers, the connections they accepted, the flapping schedule,
- * and the stop signals (signalfd). No thread per peer.
+ * loop.h - the farm's one event loop on one io_uring: the listeners of the
+ * listening peers (multishot accept), the connections they accepted
+ * (multishot receive into provided buffers, sends), every deadline (one
+ * ring timeout at the earliest: handshakes, pings, flapping), and the stop
+ * signals (a read of a signalfd). No thread per peer; each connection runs
+ * its peer's protocol (conn.h).
  */
 #ifndef MUKAN_PEERFARM_LOOP_H
 #define MUKAN_PEERFARM_LOOP_H
@@ -11,13 +14,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conn.h"
 #include "farm.h"
 
 struct farm_loop;
 
 /*
- * Open every listener (in the current namespace) and a signalfd for `stop`,
- * which the caller has already blocked. 0, or -errno with err.
+ * Open every listener (in the current namespace), the ring and a signalfd
+ * for `stop`, which the caller has already blocked. 0, or -errno with err.
  */
 int loop_start(const struct farm *f, const sigset_t *stop, struct farm_loop **out, char *err,
 	       size_t errsz);
@@ -29,10 +33,10 @@ int loop_start(const struct farm *f, const sigset_t *stop, struct farm_loop **ou
  */
 int loop_run(struct farm_loop *l, uint64_t duration_ms);
 
-/* Connections accepted so far, and those closed at once for --max-conns. */
-void loop_counts(const struct farm_loop *l, uint64_t *accepted, uint64_t *over_cap);
+/* What was counted so far. */
+const struct farm_stats *loop_stats(const struct farm_loop *l);
 
-/* Close every connection and listener. NULL is fine. */
+/* Close every connection and listener, the ring last. NULL is fine. */
 void loop_free(struct farm_loop *l);
 
 #endif /* MUKAN_PEERFARM_LOOP_H */

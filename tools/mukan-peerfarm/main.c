@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mukan-peerfarm - a local test network of CometBFT peers for the dialer:
- * live, closed, black-holed, unreachable, slow and flapping addresses in a
- * network namespace of its own, described as an addrbook.json, a seeds list
- * and a manifest; torn down on SIGINT/SIGTERM/SIGHUP, --duration, or error.
+ * peers that speak the p2p protocol with keys of their own, peers that
+ * misbehave in it, and closed, black-holed, unreachable, slow and flapping
+ * addresses, in a network namespace of its own, described as an
+ * addrbook.json, a seeds list and a manifest; torn down on
+ * SIGINT/SIGTERM/SIGHUP, --duration, or error.
  *
- * Order of work: plan (pure), namespace, IPv6 addresses, nftables,
- * listeners, files (manifest last: "ready"), serve, tear down in reverse.
+ * Order of work: plan (pure: keys, categories, who knows whom), namespace,
+ * IPv6 addresses, nftables, listeners and the ring, files (manifest last:
+ * "ready"), serve, tear down in reverse.
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,6 +19,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "book_out.h"
 #include "cleanup.h"
@@ -134,15 +139,19 @@ static int farm_run(struct farm *f)
 	}
 	if (e)
 		fprintf(stderr, FARM_TOOL ": %s; tearing down\n", err[0] ? err : strerror(-e));
-	uint64_t accepted = 0, over_cap = 0;
+	struct farm_stats st = { 0 };
 	if (loop)
-		loop_counts(loop, &accepted, &over_cap);
+		st = *loop_stats(loop);
 	int td = tear_down(&ns, loop);
-	if (!e)
-		printf(FARM_TOOL ": %s: %llu connections accepted (%llu closed over --max-conns); "
-		       "%s %s\n", sig > 0 ? strsignal(sig) : "duration over",
-		       (unsigned long long)accepted, (unsigned long long)over_cap, ns.name,
-		       td ? "NOT fully removed" : "removed");
+	if (!e) {
+		printf(FARM_TOOL ": %s: %llu connections accepted (%llu closed over --max-conns), "
+		       "%llu handshakes, %llu sessions, %llu PEX replies; %s %s\n",
+		       sig > 0 ? strsignal(sig) : "duration over", (unsigned long long)st.accepted,
+		       (unsigned long long)st.over_cap, (unsigned long long)st.sc_open,
+		       (unsigned long long)st.sessions, (unsigned long long)st.pex_replies,
+		       ns.name, td ? "NOT fully removed" : "removed");
+		summary_print_ended(&st);
+	}
 	plan_free(f);
 	return e || td ? 1 : 0;
 }
@@ -158,5 +167,9 @@ int main(int argc, char **argv)
 	}
 	if (f.opts.cleanup)
 		return cleanup_run(f.opts.cleanup);
+	if (sodium_init() < 0) {
+		fprintf(stderr, FARM_TOOL ": libsodium cannot start (no entropy source)\n");
+		return 1;
+	}
 	return farm_run(&f);
 }

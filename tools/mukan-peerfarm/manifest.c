@@ -11,18 +11,48 @@
 
 #include <jansson.h>
 
+#include "node.h"
 #include "outfiles.h"
 
-static json_t *peer_json(const struct farm_peer *p)
+static void set(json_t *o, const char *key, json_t *v)
 {
-	char addr[NETADDR_STRLEN], ip[IP_STRLEN], id[2 * MUKAN_ID_LEN + 1];
+	json_object_set_new(o, key, v);
+}
+
+static json_t *id_json(const uint8_t id[MUKAN_ID_LEN])
+{
+	char hex[2 * MUKAN_ID_LEN + 1];
+	node_id_format(id, hex);
+	return json_string(hex);
+}
+
+static json_t *peer_json(const struct farm *f, uint32_t i)
+{
+	const struct farm_peer *p = &f->peers[i];
+	char addr[NETADDR_STRLEN], ip[IP_STRLEN];
 	netaddr_format(&p->na, addr);
 	ip_format(&p->na.a, ip);
-	node_id_format(p->na.id, id);
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:b}", "addr", addr, "id", id, "ip", ip,
-			 "port", (int)p->na.a.port, "family",
-			 p->na.a.family == MUKAN_AF_INET ? 4 : 6, "category",
-			 farm_cat_name(p->cat), "seed", p->seed);
+	json_t *o = json_object(), *knows = json_array();
+	set(o, "index", json_integer(i));
+	set(o, "addr", json_string(addr));
+	set(o, "id", id_json(p->na.id));
+	set(o, "key_id", id_json(p->key.id));
+	set(o, "ip", json_string(ip));
+	set(o, "port", json_integer(p->na.a.port));
+	set(o, "family", json_integer(p->na.a.family == MUKAN_AF_INET ? 4 : 6));
+	set(o, "category", json_string(farm_cat_name(p->cat)));
+	const char *v = farm_variant_name(p->variant);
+	set(o, "variant", v ? json_string(v) : json_null());
+	set(o, "seed", json_boolean(p->seed));
+	set(o, "seed_mode", json_boolean(p->seed && f->opts.seed_mode));
+	set(o, "network", farm_cat_listens(p->cat)
+				  ? json_string(p->cat == CAT_WRONG_NETWORK ? f->opts.other_network
+									    : f->opts.network)
+				  : json_null());
+	for (uint32_t k = 0; k < p->n_knows; k++)
+		json_array_append_new(knows, json_integer(f->knows[p->knows_off + k]));
+	set(o, "knows", knows);
+	return o;
 }
 
 static json_t *file_path(const char *dir, const char *name)
@@ -36,24 +66,47 @@ static json_t *manifest_json(const struct farm *f, const char *dir)
 {
 	const struct farm_opts *o = &f->opts;
 	char ns_path[sizeof(FARM_NETNS_DIR) + FARM_NS_STRLEN], src[NETADDR_STRLEN];
+	char channels[2 * NODE_N_CHANNELS + 1];
 	snprintf(ns_path, sizeof(ns_path), FARM_NETNS_DIR "/%s", f->ns_name);
 	netaddr_format(&f->source, src);
-	json_t *counts = json_object(), *peers = json_array();
+	for (int i = 0; i < NODE_N_CHANNELS; i++)
+		snprintf(channels + 2 * i, 3, "%02x", node_channels[i]);
+	json_t *m = json_object(), *counts = json_object(), *files = json_object(),
+	       *peers = json_array();
+	set(m, "format", json_integer(MANIFEST_FORMAT));
+	set(m, "tool", json_string(FARM_TOOL));
+	set(m, "namespace", json_string(f->ns_name));
+	set(m, "netns_path", json_string(ns_path));
+	set(m, "pid", json_integer(getpid()));
+	set(m, "seed", json_integer((json_int_t)o->seed));
+	set(m, "port", json_integer(o->port));
+	set(m, "network", json_string(o->network));
+	set(m, "other_network", json_string(o->other_network));
+	set(m, "channels", json_string(channels));
+	set(m, "seed_mode", json_boolean(o->seed_mode));
+	set(m, "knows", json_integer(o->knows));
+	set(m, "seed_knows", json_integer(o->seed_knows));
+	set(m, "book_source", json_string(src));
+	set(m, "slow_delay_ms", json_integer(o->slow_ms));
+	set(m, "flap_up_ms", json_integer(o->flap_up_ms));
+	set(m, "flap_down_ms", json_integer(o->flap_down_ms));
+	set(m, "handshake_timeout_ms", json_integer(o->handshake_timeout_ms));
+	set(m, "ping_interval_ms", json_integer(o->ping_interval_ms));
+	set(m, "pong_timeout_ms", json_integer(o->pong_timeout_ms));
+	set(m, "drip_ms", json_integer(o->drip_ms));
+	set(m, "duration_ms", json_integer((json_int_t)o->duration_ms));
+	set(m, "max_conns", json_integer(o->max_conns));
+	set(files, "addrbook", file_path(dir, OUT_BOOK));
+	set(files, "seeds", file_path(dir, OUT_SEEDS));
+	set(files, "nftables", file_path(dir, OUT_NFT));
+	set(m, "files", files);
 	for (int c = 0; c < CAT_COUNT; c++)
-		json_object_set_new(counts, farm_cat_name((enum farm_cat)c),
-				    json_integer(f->count[c]));
+		set(counts, farm_cat_name((enum farm_cat)c), json_integer(f->count[c]));
+	set(m, "counts", counts);
 	for (uint32_t i = 0; i < f->n_peers; i++)
-		json_array_append_new(peers, peer_json(&f->peers[i]));
-	return json_pack(
-		"{s:i, s:s, s:s, s:s, s:I, s:I, s:i, s:s, s:I, s:I, s:I, s:I, s:{s:o, s:o, s:o}, "
-		"s:o, s:o}",
-		"format", MANIFEST_FORMAT, "tool", FARM_TOOL, "namespace", f->ns_name, "netns_path",
-		ns_path, "pid", (json_int_t)getpid(), "seed", (json_int_t)o->seed, "port",
-		(int)o->port, "book_source", src, "slow_delay_ms", (json_int_t)o->slow_ms,
-		"flap_up_ms", (json_int_t)o->flap_up_ms, "flap_down_ms", (json_int_t)o->flap_down_ms,
-		"duration_ms", (json_int_t)o->duration_ms, "files", "addrbook",
-		file_path(dir, OUT_BOOK), "seeds", file_path(dir, OUT_SEEDS), "nftables",
-		file_path(dir, OUT_NFT), "counts", counts, "peers", peers);
+		json_array_append_new(peers, peer_json(f, i));
+	set(m, "peers", peers);
+	return m;
 }
 
 int manifest_write(const struct farm *f, const char *dir, char *err, size_t errsz)

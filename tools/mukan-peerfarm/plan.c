@@ -9,18 +9,59 @@
 #include <string.h>
 
 #include "book/rng.h"
+#include "keys.h"
+#include "knows.h"
 #include "spread.h"
 
 static const char *const cat_names[CAT_COUNT] = {
-	"live", "closed", "blackhole", "unreachable", "slow", "flapping",
+	"live",	    "closed",	 "blackhole",	   "unreachable", "slow",	     "flapping",
+	"wrong_id", "wrong_network", "slow_handshake", "pex_flood",   "oversized_frame",
 };
 
-/* The default mix, in percent of --total. */
+static const char *const cat_flags[CAT_COUNT] = {
+	"live",	    "closed",	 "blackhole",	   "unreachable", "slow",	     "flapping",
+	"wrong-id", "wrong-network", "slow-handshake", "pex-flood",   "oversized-frame",
+};
+
+static const char *const variant_names[VAR_COUNT] = {
+	NULL, "drip", "silent", "unsolicited", "over_cap", "frame", "nodeinfo", "packet",
+};
+
+/* The variants of a category, in the order its peers take them. */
+static const enum farm_variant cat_variants[CAT_COUNT][4] = {
+	[CAT_SLOW_HANDSHAKE] = { VAR_DRIP, VAR_SILENT },
+	[CAT_PEX_FLOOD] = { VAR_UNSOLICITED, VAR_OVER_CAP },
+	[CAT_OVERSIZED_FRAME] = { VAR_FRAME, VAR_NODEINFO, VAR_PACKET },
+};
+
+/*
+ * The default mix, in percent of --total: the network a dialer meets
+ * without protocol misbehaviour; the protocol categories are asked for.
+ */
 static const uint32_t default_percent[CAT_COUNT] = { 10, 40, 40, 5, 3, 2 };
 
 const char *farm_cat_name(enum farm_cat c)
 {
 	return (unsigned)c < CAT_COUNT ? cat_names[c] : "?";
+}
+
+const char *farm_cat_flag(enum farm_cat c)
+{
+	return (unsigned)c < CAT_COUNT ? cat_flags[c] : "?";
+}
+
+const char *farm_variant_name(enum farm_variant v)
+{
+	return (unsigned)v < VAR_COUNT ? variant_names[v] : NULL;
+}
+
+/* The k-th peer of category c gets this variant (they take turns). */
+static enum farm_variant variant_of(enum farm_cat c, uint32_t k)
+{
+	uint32_t n = 0;
+	while (n < 4 && cat_variants[c][n] != VAR_NONE)
+		n++;
+	return n ? cat_variants[c][k % n] : VAR_NONE;
 }
 
 /* Largest remainder, so the default mix adds up to exactly --total. */
@@ -85,13 +126,15 @@ static int64_t source_index(const struct farm *f, const uint8_t *cats)
 	return -1;
 }
 
-/* No seed to name: a fixed 127.0.0.1 that is not a farm peer. */
-static void fixed_source(struct farm *f, struct rng *r)
+/* No seed to name: a fixed 127.0.0.1 that is not a farm peer, with a key of its own. */
+static void fixed_source(struct farm *f)
 {
+	struct node_key k;
+	keys_derive(f->opts.seed, UINT32_MAX, 0, &k);
 	memset(&f->source, 0, sizeof(f->source));
 	f->source.has_id = true;
-	for (int b = 0; b < MUKAN_ID_LEN; b++)
-		f->source.id[b] = (uint8_t)rng_next(r);
+	memcpy(f->source.id, k.id, MUKAN_ID_LEN);
+	node_key_wipe(&k);
 	f->source.a.family = MUKAN_AF_INET;
 	f->source.a.ip[0] = 127;
 	f->source.a.ip[3] = 1;
@@ -112,7 +155,7 @@ static int draw_addresses(struct farm *f, struct rng *r, const uint8_t *cats, co
 		f->peers[src].na.a.port = f->opts.port;
 		f->source = f->peers[src].na;
 	} else {
-		fixed_source(f, r);
+		fixed_source(f);
 	}
 	spread_set_source(sp, &f->source, src >= 0);
 	int e = 0;
@@ -169,13 +212,22 @@ int plan_build(struct farm *f, char *err, size_t errsz)
 		v6[i] = 1;
 	shuffle_u8(&r, v6, n);
 
-	uint32_t seeds = 0;
+	uint32_t seeds = 0, rank[CAT_COUNT] = { 0 };
 	for (i = 0; i < n; i++) {
 		struct farm_peer *p = &f->peers[i];
 		p->cat = (enum farm_cat)cats[i];
+		p->variant = variant_of(p->cat, rank[p->cat]++);
+		/* The book lists key 0's ID; a wrong_id peer authenticates with key 1. */
+		keys_derive(o->seed, i, p->cat == CAT_WRONG_ID, &p->key);
 		p->na.has_id = true;
-		for (int b = 0; b < MUKAN_ID_LEN; b++)
-			p->na.id[b] = (uint8_t)rng_next(&r);
+		if (p->cat == CAT_WRONG_ID) {
+			struct node_key listed;
+			keys_derive(o->seed, i, 0, &listed);
+			memcpy(p->na.id, listed.id, MUKAN_ID_LEN);
+			node_key_wipe(&listed);
+		} else {
+			memcpy(p->na.id, p->key.id, MUKAN_ID_LEN);
+		}
 		if (p->cat == CAT_LIVE && seeds < o->seeds) {
 			p->seed = true;
 			seeds++;
@@ -183,6 +235,8 @@ int plan_build(struct farm *f, char *err, size_t errsz)
 	}
 	int e = draw_addresses(f, &r, cats, v6, err, errsz);
 	free(cats), free(v6);
+	if (!e)
+		e = knows_build(f, &r, err, errsz);
 	if (e)
 		plan_free(f);
 	return e;
@@ -190,7 +244,11 @@ int plan_build(struct farm *f, char *err, size_t errsz)
 
 void plan_free(struct farm *f)
 {
+	for (uint32_t i = 0; i < f->n_peers; i++)
+		node_key_wipe(&f->peers[i].key);
 	free(f->peers);
+	free(f->knows);
 	f->peers = NULL;
-	f->n_peers = 0;
+	f->knows = NULL;
+	f->n_peers = f->n_knows = 0;
 }

@@ -19,10 +19,10 @@ static unsigned slow_connect_s(uint32_t delay_ms)
 static void category_line(const struct farm *f, enum farm_cat c)
 {
 	const struct farm_opts *o = &f->opts;
-	printf("  %-12s %5u  ", farm_cat_name(c), f->count[c]);
+	printf("  %-15s %5u  ", farm_cat_name(c), f->count[c]);
 	switch (c) {
 	case CAT_LIVE:
-		printf("listener accepts and holds the connection until the dialer closes\n");
+		printf("CometBFT peer: handshake, NodeInfo, ping/pong, PEX\n");
 		break;
 	case CAT_CLOSED:
 		printf("nothing listens: RST -> ECONNREFUSED\n");
@@ -35,17 +35,55 @@ static void category_line(const struct farm *f, enum farm_cat c)
 		break;
 	case CAT_SLOW:
 		if (o->slow_ms)
-			printf("listener; nftables drops an attempt's SYNs for %u ms -> connect "
+			printf("live peer; nftables drops an attempt's SYNs for %u ms -> connect "
 			       "after ~%u s (the SYN retransmission)\n",
 			       o->slow_ms, slow_connect_s(o->slow_ms));
 		else
-			printf("listener (--slow-delay 0: no delay)\n");
+			printf("live peer (--slow-delay 0: no delay)\n");
 		break;
-	default:
-		printf("listener up %u ms, then closed with its connections for %u ms, "
+	case CAT_FLAPPING:
+		printf("live peer up %u ms, then closed with its connections for %u ms, "
 		       "repeatedly\n", o->flap_up_ms, o->flap_down_ms);
 		break;
+	case CAT_WRONG_ID:
+		printf("key is not the listed ID's -> wrong_id\n");
+		break;
+	case CAT_WRONG_NETWORK:
+		printf("NodeInfo network %s -> network_mismatch\n", o->other_network);
+		break;
+	case CAT_SLOW_HANDSHAKE:
+		printf("drip (a byte every %u ms) or silent -> handshake timeout\n", o->drip_ms);
+		break;
+	case CAT_PEX_FLOOD:
+		printf("unsolicited addresses or 300 in a reply -> pex_unsolicited, "
+		       "pex_too_many_addrs\n");
+		break;
+	default:
+		printf("frame length > 1024, NodeInfo > 10240, packet > 1034 -> "
+		       "frame_too_large, msg_too_large\n");
+		break;
 	}
+}
+
+void summary_print_ended(const struct farm_stats *st)
+{
+	bool any = st->unread || st->internal;
+	for (int e = 0; e < WIRE_N_ERRORS; e++)
+		any |= st->ended[e] != 0;
+	if (!any)
+		return;
+	printf(FARM_TOOL ": sessions the farm ended:");
+	if (st->ended[WIRE_OK])
+		printf(" seed_mode_hangup %llu", (unsigned long long)st->ended[WIRE_OK]);
+	for (int e = 1; e < WIRE_N_ERRORS; e++)
+		if (st->ended[e])
+			printf(" %s %llu", wire_error_name((enum wire_error)e),
+			       (unsigned long long)st->ended[e]);
+	if (st->unread)
+		printf(" dialer_not_reading %llu", (unsigned long long)st->unread);
+	if (st->internal)
+		printf(" out_of_memory %llu", (unsigned long long)st->internal);
+	printf("\n");
 }
 
 void summary_print_up(const struct farm *f, const char *dir)
@@ -56,12 +94,15 @@ void summary_print_up(const struct farm *f, const char *dir)
 	char s[NETADDR_STRLEN];
 	netaddr_format(&f->source, s);
 
-	printf(FARM_TOOL ": %u addresses (%u IPv6) up in namespace %s, pid %d\n", f->n_peers,
-	       f->n_ipv6, f->ns_name, (int)getpid());
+	printf(FARM_TOOL ": %u addresses (%u IPv6) up in namespace %s, pid %d, network %s\n",
+	       f->n_peers, f->n_ipv6, f->ns_name, (int)getpid(), f->opts.network);
 	for (int c = 0; c < CAT_COUNT; c++)
 		category_line(f, (enum farm_cat)c);
 	printf("  join:  nsenter --net=" FARM_NETNS_DIR "/%s CMD   (or setns() on that path)\n",
 	       f->ns_name);
+	printf("  PEX:   a peer tells %u addresses, a seed %u%s; a crawl from any seed reaches "
+	       "every listening peer\n", f->opts.knows, f->opts.seed_knows,
+	       f->opts.seed_mode ? " and hangs up (seed mode)" : "");
 	printf("  files: %s/" OUT_BOOK " (learned from %s), %s/" OUT_SEEDS " (%u seeds), "
 	       "%s/" OUT_NFT ", %s/" OUT_MANIFEST "\n", dir, s, dir, seeds, dir, dir);
 	if (f->opts.duration_ms)

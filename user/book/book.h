@@ -259,6 +259,8 @@ struct book_verify_tally {
 	uint32_t checked, restored, quarantined;
 };
 void book_verify_some(struct book *b, uint32_t n, struct book_verify_tally *t);
+/* The same for one slot, now (before a repair names it). */
+void book_verify_slot(struct book *b, uint32_t slot, struct book_verify_tally *t);
 
 /*
  * A quarantined record back into the book: what can be fixed is fixed

@@ -25,7 +25,7 @@
 #include "book_internal.h"
 #include "file_io.h"
 
-#define CACHE_MAGIC "MKBOOKC1"
+#define CACHE_MAGIC "MKBOOKC2" /* C2: with the file generation */
 
 struct cache_header {
 	char magic[8];
@@ -40,6 +40,7 @@ struct cache_header {
 	uint8_t hash_key[BOOK_HASH_KEY_LEN];
 	uint8_t hash_key_from_file;
 	uint8_t pad[7];
+	uint64_t generation; /* "mukan.generation" of the JSON */
 };
 
 /* A fixed key: this hash detects change and damage, it is not a secret. */
@@ -78,6 +79,7 @@ int book_cache_write(const struct book *b, const char *json_path, const char *js
 	h->n_records = n;
 	memcpy(h->hash_key, b->hash_key, BOOK_HASH_KEY_LEN);
 	h->hash_key_from_file = 1; /* once saved, the file has its hash key */
+	h->generation = b->file_generation;
 	struct mukan_peer *rec = (struct mukan_peer *)(buf + sizeof(*h));
 	for (uint32_t i = 0; i < b->capacity && n > 0; i++)
 		if (book_copy_record(b, i, rec)) {
@@ -118,7 +120,11 @@ int book_cache_load(const char *json_path, const char *json, size_t len,
 	book_cache_path(json_path, path, sizeof(path));
 	char *text = NULL;
 	size_t size = 0;
-	int e = file_read_all(path, (size_t)BOOK_FILE_MAX_BYTES * 2, &text, &size);
+	/* The same record limit as the JSON: the capacity loaded into (or grown to). */
+	uint32_t cap = opts->capacity ? opts->capacity : BOOK_DEFAULT_CAPACITY;
+	uint32_t most = fo->grow && !opts->slots && cap < BOOK_MAX_CAPACITY ? BOOK_MAX_CAPACITY : cap;
+	size_t limit = sizeof(struct cache_header) + (size_t)most * sizeof(struct mukan_peer) + 8;
+	int e = file_read_all(path, limit, &text, &size);
 	if (e < 0)
 		return e;
 	uint8_t *buf = (uint8_t *)text;
@@ -139,10 +145,18 @@ int book_cache_load(const char *json_path, const char *json, size_t len,
 		e = -ESTALE; /* the JSON changed since: it wins */
 		goto out;
 	}
+	struct book_opts o = *opts;
+	if (h->n_records > most) {
+		e = -ENOSPC; /* the JSON load says so, with the numbers */
+		goto out;
+	}
+	if (h->n_records > cap)
+		o.capacity = h->n_records;
 	struct book *b;
-	if ((e = book_new(&b, opts)) < 0)
+	if ((e = book_new(&b, &o)) < 0)
 		goto out;
 	book_set_key(b, (const char *)h->key, h->key_len);
+	b->file_generation = h->generation;
 	book_set_hash_key(b, h->hash_key);
 	book_set_now(b, book_file_now(fo));
 	b->hash_key_from_file = h->hash_key_from_file != 0;

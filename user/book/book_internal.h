@@ -59,6 +59,7 @@ struct book {
 	uint8_t hash_key[BOOK_HASH_KEY_LEN];
 	bool hash_key_from_file; /* false: drawn at random (new book, upstream file) */
 	bool from_cache;	 /* loaded from PATH.cache rather than parsed */
+	uint64_t file_generation; /* "mukan.generation" of the file (book_file.h) */
 	uint64_t table_key[2]; /* SipHash key for the lookup tables */
 	struct rng rng;
 

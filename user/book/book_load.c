@@ -256,6 +256,12 @@ static int load_extension(struct loader *l, struct book *b, json_t *root)
 		return failf(l, -EINVAL, "\"mukan.hash_key\" must be 64 hex characters");
 	book_set_hash_key(b, bytes);
 	b->hash_key_from_file = true;
+	if (json_object_get(m, "generation")) {
+		long long gen;
+		if ((e = get_int(l, m, "generation", 0, INT64_MAX, &gen)))
+			return e;
+		b->file_generation = (uint64_t)gen;
+	}
 	return load_list(l, b, json_object_get(m, "banned"), "mukan.banned", true);
 }
 
@@ -307,14 +313,56 @@ static size_t squeeze_whitespace(const char *in, size_t len, char *out)
 	return n;
 }
 
+/* Records a file lists (addrs and mukan.banned), before any is checked. */
+static size_t count_records(json_t *root)
+{
+	size_t n = json_array_size(json_object_get(root, "addrs"));
+	return n + json_array_size(json_object_get(json_object_get(root, "mukan"), "banned"));
+}
+
+/* The book a file of n records loads into: opts, or bigger when fo->grow allows. */
+static int book_for(struct loader *l, const struct book_opts *opts, size_t n, struct book **b)
+{
+	struct book_opts o = *opts;
+	uint32_t cap = o.capacity ? o.capacity : BOOK_DEFAULT_CAPACITY;
+	if (n > cap && l->fo->grow && n <= BOOK_MAX_CAPACITY && !o.slots)
+		o.capacity = cap = (uint32_t)n;
+	if (n > cap)
+		return failf(l, -ENOSPC,
+			     "%zu records, more than the %u slots of the book it loads into", n,
+			     cap);
+	return book_new(b, &o) < 0 ? failf(l, -ENOMEM, "out of memory") : 0;
+}
+
+/* The byte limit for loading into a book made with opts (*slots: of what capacity, 0 given). */
+static size_t byte_limit(const struct book_opts *opts, const struct book_file_opts *fo,
+			 uint32_t *slots)
+{
+	*slots = 0;
+	if (fo->max_bytes)
+		return fo->max_bytes;
+	uint32_t cap = opts->capacity ? opts->capacity : BOOK_DEFAULT_CAPACITY;
+	*slots = fo->grow && !opts->slots ? BOOK_MAX_CAPACITY : cap;
+	return book_file_max_bytes(*slots);
+}
+
+static int too_big(struct loader *l, size_t len, size_t max, uint32_t slots)
+{
+	if (slots)
+		return failf(l, -EFBIG, "%zu bytes is over the %zu byte limit of a book of %u slots",
+			     len, max, slots);
+	return failf(l, -EFBIG, "%zu bytes is over the %zu byte limit", len, max);
+}
+
 int book_load_buffer(const char *data, size_t len, const char *name,
 		     const struct book_opts *opts, const struct book_file_opts *fo,
 		     struct book **out, char *err, size_t errsz)
 {
 	struct loader l = { .name = name, .fo = fo, .err = err, .errsz = errsz };
-	size_t max = fo->max_bytes ? fo->max_bytes : BOOK_FILE_MAX_BYTES;
+	uint32_t slots;
+	size_t max = byte_limit(opts, fo, &slots);
 	if (len > max)
-		return failf(&l, -EFBIG, "%zu bytes is over the %zu byte limit", len, max);
+		return too_big(&l, len, max, slots);
 	json_error_t jerr;
 	/* JSON has no raw NUL anywhere; refusing it here also keeps the squeeze
 	 * below from gluing tokens around one. */
@@ -336,10 +384,10 @@ int book_load_buffer(const char *data, size_t len, const char *name,
 			     jerr.column, jerr.text);
 	}
 	struct book *b;
-	int e = book_new(&b, opts);
+	int e = book_for(&l, opts, count_records(root), &b);
 	if (e < 0) {
 		json_decref(root);
-		return failf(&l, e, "out of memory");
+		return e;
 	}
 	book_set_now(b, book_file_now(fo));
 	e = load_root(&l, b, root);
@@ -356,7 +404,8 @@ int book_load(const char *path, const struct book_opts *opts,
 	      const struct book_file_opts *fo, struct book **out, char *err, size_t errsz)
 {
 	struct loader l = { .name = path, .fo = fo, .err = err, .errsz = errsz };
-	size_t max = fo->max_bytes ? fo->max_bytes : BOOK_FILE_MAX_BYTES;
+	uint32_t slots;
+	size_t max = byte_limit(opts, fo, &slots);
 	char *data;
 	size_t len;
 	int e = file_read_all(path, max, &data, &len);
@@ -368,7 +417,7 @@ int book_load(const char *path, const struct book_opts *opts,
 	case -EISDIR:
 		return failf(&l, -EINVAL, "not a regular file");
 	case -EFBIG:
-		return failf(&l, -EFBIG, "%zu bytes is over the %zu byte limit", len, max);
+		return too_big(&l, len, max, slots);
 	case -ENOMEM:
 		return failf(&l, -ENOMEM, "out of memory");
 	case -EIO:
@@ -394,4 +443,14 @@ int64_t book_file_now(const struct book_file_opts *fo)
 bool book_loaded_from_cache(const struct book *b)
 {
 	return b->from_cache;
+}
+
+uint64_t book_file_generation(const struct book *b)
+{
+	return b->file_generation;
+}
+
+void book_set_file_generation(struct book *b, uint64_t gen)
+{
+	b->file_generation = gen;
 }

@@ -364,6 +364,52 @@ int book_resync(struct book *b, char *err, size_t errsz)
 	return n;
 }
 
+/* One slot against the book's copy (see book_verify_some). */
+static void verify_one(struct book *b, uint32_t i, struct book_verify_tally *t)
+{
+	struct shadow *h = &b->sh[i];
+	if (h->state == SHADOW_QUARANTINED)
+		return;
+	t->checked++;
+	struct mukan_peer rec;
+	snapshot(b, i, &rec);
+	if (h->state == SHADOW_FREE) {
+		if (rec.in_use == 0)
+			return;
+		/* A record the book never wrote: never followed, kept for the operator. */
+		enum book_problem why = book_record_problem(&rec);
+		if (why == BOOK_OK)
+			why = slot_table_find_id(b, rec.id) >= 0 ? BOOK_DUP_ID : BOOK_CHANGED;
+		quarantine(b, i, why, &rec, false);
+		t->quarantined++;
+		return;
+	}
+	bool same_record = rec.in_use == 1 && mukan_addr_equal(&rec.addr, &h->addr) &&
+			   memcmp(rec.id, h->id, MUKAN_ID_LEN) == 0;
+	if (!same_record) {
+		/* Say what is wrong with it if anything is: more use to an operator. */
+		enum book_problem why = book_record_problem(&rec);
+		quarantine_live(b, i, why != BOOK_OK ? why : BOOK_CHANGED, &rec);
+		t->quarantined++;
+		return;
+	}
+	if (!placement_matches(h, &rec)) {
+		/* Same record, placement scribbled: the book's placement goes back. */
+		enum book_problem why = book_record_problem(&rec);
+		shadow_store(b, i);
+		t->restored++;
+		if (b->on_record)
+			b->on_record(b->record_ctx, i, BOOK_EV_RESTORED, why != BOOK_OK ? why : BOOK_MOVED,
+				     &rec);
+		snapshot(b, i, &rec);
+	}
+	enum book_problem why = book_record_problem(&rec);
+	if (why != BOOK_OK) {
+		quarantine_live(b, i, why, &rec);
+		t->quarantined++;
+	}
+}
+
 void book_verify_some(struct book *b, uint32_t n, struct book_verify_tally *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -372,48 +418,15 @@ void book_verify_some(struct book *b, uint32_t n, struct book_verify_tally *t)
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = b->verify_cursor;
 		b->verify_cursor = i + 1 < b->capacity ? i + 1 : 0;
-		struct shadow *h = &b->sh[i];
-		if (h->state == SHADOW_QUARANTINED)
-			continue;
-		t->checked++;
-		struct mukan_peer rec;
-		snapshot(b, i, &rec);
-		if (h->state == SHADOW_FREE) {
-			if (rec.in_use == 0)
-				continue;
-			/* A record the book never wrote: never followed, kept for the operator. */
-			enum book_problem why = book_record_problem(&rec);
-			if (why == BOOK_OK)
-				why = slot_table_find_id(b, rec.id) >= 0 ? BOOK_DUP_ID : BOOK_CHANGED;
-			quarantine(b, i, why, &rec, false);
-			t->quarantined++;
-			continue;
-		}
-		bool same_record = rec.in_use == 1 && mukan_addr_equal(&rec.addr, &h->addr) &&
-				   memcmp(rec.id, h->id, MUKAN_ID_LEN) == 0;
-		if (!same_record) {
-			/* Say what is wrong with it if anything is: more use to an operator. */
-			enum book_problem why = book_record_problem(&rec);
-			quarantine_live(b, i, why != BOOK_OK ? why : BOOK_CHANGED, &rec);
-			t->quarantined++;
-			continue;
-		}
-		if (!placement_matches(h, &rec)) {
-			/* Same record, placement scribbled: the book's placement goes back. */
-			enum book_problem why = book_record_problem(&rec);
-			shadow_store(b, i);
-			t->restored++;
-			if (b->on_record)
-				b->on_record(b->record_ctx, i, BOOK_EV_RESTORED,
-					     why != BOOK_OK ? why : BOOK_MOVED, &rec);
-			snapshot(b, i, &rec);
-		}
-		enum book_problem why = book_record_problem(&rec);
-		if (why != BOOK_OK) {
-			quarantine_live(b, i, why, &rec);
-			t->quarantined++;
-		}
+		verify_one(b, i, t);
 	}
+}
+
+void book_verify_slot(struct book *b, uint32_t slot, struct book_verify_tally *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (slot < b->capacity)
+		verify_one(b, slot, t);
 }
 
 /* ---- repair and drop ----------------------------------------------------- */

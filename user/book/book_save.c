@@ -245,6 +245,8 @@ int book_render(const struct book *b, const struct book_file_opts *fo, char **te
 	sb_i64(&s, BOOK_FILE_FORMAT);
 	sb_field(&s, 2, "hash_key", false);
 	sb_quoted(&s, hk, 2 * BOOK_HASH_KEY_LEN);
+	sb_field(&s, 2, "generation", false);
+	sb_i64(&s, (long long)(b->file_generation & INT64_MAX));
 	sb_field(&s, 2, "banned", false);
 	sb_list(&s, 2, b, true, fo);
 	sb_indent(&s, 1);
@@ -260,6 +262,100 @@ close:
 	*len = s.len;
 	return 0;
 }
+
+/* ---- limits ------------------------------------------------------------- */
+
+/* Go writes RFC3339Nano with the local zone: "2006-01-02T15:04:05.999999999-07:00". */
+#define GO_TIME_MAX_LEN 35
+#define ENTRY_TIME_FIELDS 3 /* upstream's times per entry (ours adds 3 in "mukan") */
+
+/* The widest record the saver can be asked to write: every field at its widest text. */
+static void widest_record(struct mukan_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->addr.family = p->src.family = MUKAN_AF_INET6;
+	memset(p->addr.ip, 0xff, sizeof(p->addr.ip)); /* 39 characters, no "::" */
+	memset(p->src.ip, 0xff, sizeof(p->src.ip));
+	p->addr.port = p->src.port = 65535;
+	memset(p->id, 0xab, sizeof(p->id));
+	memset(p->src_id, 0xab, sizeof(p->src_id));
+	p->in_use = 1;
+	p->bucket_type = MUKAN_BUCKET_NEW;
+	p->n_buckets = MUKAN_MAX_NEW_BUCKETS_PER_ADDR;
+	for (int i = 0; i < MUKAN_MAX_NEW_BUCKETS_PER_ADDR; i++)
+		p->buckets[i] = BOOK_NEW_BUCKETS - 1;
+	p->attempts = INT32_MIN;
+	p->failures = UINT32_MAX;
+	p->last_error = INT32_MIN;
+	p->dials = UINT32_MAX;
+	p->flags = MUKAN_PEER_PERSISTENT | MUKAN_PEER_UNCONDITIONAL | MUKAN_PEER_SEED;
+	/* Nine nanosecond digits: the longest time text. */
+	p->last_attempt = p->last_success = p->ban_until = 1000000001LL;
+	p->next_dial = p->last_dial = p->last_connected = 1000000001LL;
+}
+
+size_t book_file_record_max_bytes(void)
+{
+	struct mukan_peer p;
+	widest_record(&p);
+	size_t most = 0;
+	/* Records sit at depth 2 (addrs) and 3 (mukan.banned): ",\n" + tabs + entry. */
+	for (int depth = 2; depth <= 3; depth++) {
+		struct sbuf s = { 0 };
+		sb_entry(&s, depth, &p, 0, false);
+		size_t n = s.failed ? 0 : 2 + (size_t)depth + s.len;
+		free(s.p);
+		if (n == 0)
+			return 0; /* out of memory */
+		if (n > most)
+			most = n;
+	}
+	char t[TIME_STRLEN];
+	size_t ours = time_format(p.last_attempt, t);
+	return most + ENTRY_TIME_FIELDS * (GO_TIME_MAX_LEN > ours ? GO_TIME_MAX_LEN - ours : 0);
+}
+
+/* Everything but the records, at its widest: the key escaped, the largest generation. */
+static size_t head_max_bytes(void)
+{
+	struct sbuf s = { 0 };
+	char hk[2 * BOOK_HASH_KEY_LEN];
+	memset(hk, 'f', sizeof(hk));
+	sb_put(&s, "{", 1);
+	sb_field(&s, 1, "key", true);
+	sb_put(&s, "\"\"", 2);
+	sb_field(&s, 1, "addrs", false);
+	sb_put(&s, "[]", 2);
+	sb_field(&s, 1, "mukan", false);
+	sb_put(&s, "{", 1);
+	sb_field(&s, 2, "format", true);
+	sb_i64(&s, BOOK_FILE_FORMAT);
+	sb_field(&s, 2, "hash_key", false);
+	sb_quoted(&s, hk, sizeof(hk));
+	sb_field(&s, 2, "generation", false);
+	sb_i64(&s, INT64_MAX);
+	sb_field(&s, 2, "banned", false);
+	sb_put(&s, "[]", 2);
+	sb_indent(&s, 1);
+	sb_put(&s, "}", 1);
+	sb_indent(&s, 0);
+	sb_put(&s, "}", 1);
+	size_t n = s.failed ? 0 : s.len;
+	free(s.p);
+	/* A key byte escapes to at most 6 characters (\u00XX); a non-empty list
+	 * closes on a line of its own (newline and up to 2 tabs), twice. */
+	return n ? n + 6 * BOOK_KEY_MAX + 2 * 3 : 0;
+}
+
+size_t book_file_max_bytes(uint32_t capacity)
+{
+	size_t head = head_max_bytes(), rec = book_file_record_max_bytes();
+	if (!head || !rec)
+		return SIZE_MAX; /* out of memory: no limit rather than a wrong one */
+	return head + (size_t)capacity * rec;
+}
+
+/* ---- writing ------------------------------------------------------------ */
 
 static int save_fail(char *err, size_t errsz, const char *path, const char *what, int e)
 {
@@ -284,7 +380,7 @@ int book_save(const struct book *b, const char *path, const struct book_file_opt
 	}
 	/* The binary copy is only a cache for the next load: failing to write it
 	 * costs that load time, nothing else. */
-	if (!fo->upstream_only)
+	if (!fo->upstream_only && !fo->no_cache)
 		book_cache_write(b, path, text, len, fo);
 	if ((e = file_sync_dir(path)) < 0)
 		save_fail(err, errsz, path, "fsync directory", e);

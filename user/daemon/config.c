@@ -18,6 +18,7 @@ void config_defaults(struct dialer_config *c)
 	c->max_outbound = 10;
 	c->max_inflight = 256;
 	c->overdial = 16;
+	c->book_capacity = 32768; /* BOOK_DEFAULT_CAPACITY */
 	c->dial_timeout_ns = 1000000000LL;
 	c->handshake_timeout_ns = 3000000000LL;
 	c->ensure_period_ns = 30000000000LL;
@@ -101,6 +102,8 @@ int config_set(struct dialer_config *c, const char *key, const char *v, char *wh
 		return set_uint(&c->max_inflight, v, 1, 4096, why, whysz);
 	if (!strcmp(key, "overdial"))
 		return set_uint(&c->overdial, v, 1, 64, why, whysz);
+	if (!strcmp(key, "book_capacity"))
+		return set_uint(&c->book_capacity, v, 64, 1u << 20, why, whysz);
 	if (!strcmp(key, "dial_timeout"))
 		return set_duration(&c->dial_timeout_ns, v, 10 * MS, 60 * S, why, whysz);
 	if (!strcmp(key, "handshake_timeout"))

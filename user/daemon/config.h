@@ -44,6 +44,7 @@ struct dialer_config {
 	unsigned max_outbound;		 /* max_num_outbound_peers, 10 */
 	unsigned max_inflight;		 /* dials in flight, 256 */
 	unsigned overdial;		 /* mukan: dials per free slot, 16; 1 = upstream's exact rule */
+	unsigned book_capacity;		 /* book slots, 32768: the file's record limit, a new map's size */
 	int64_t dial_timeout_ns;	 /* 1 s (upstream's hard-coded TCP dial timeout) */
 	int64_t handshake_timeout_ns;	 /* 3 s */
 	int64_t ensure_period_ns;	 /* 30 s */
@@ -52,6 +53,7 @@ struct dialer_config {
 	bool strict;			 /* addr_book_strict, true */
 	bool allow_duplicate_ip;	 /* false */
 	bool bpf;			 /* track outcomes in the kernel, true */
+	bool reimport;			 /* --reimport (flag only): the map's records make way for the file's */
 	enum dial_policy policy;
 	struct config_flags flags; /* what the command line set */
 };

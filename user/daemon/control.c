@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * control.c - the control socket's requests: one line in ("status",
- * "peers", ...), one JSON object out. control_conn.c carries the bytes.
- * Used by `mukan-dialctl status` and `mukan-dialctl peers`.
+ * "peers", or a JSON edit of the live book: control_edit.c), one JSON
+ * object out. control_conn.c carries the bytes. Used by `mukan-dialctl
+ * status`, `peers` and the live writers (book add|import --live) while a
+ * daemon runs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -97,8 +99,8 @@ static json_t *unknown_request(const char *line)
 {
 	char what[48];
 	snprintf(what, sizeof(what), "%.40s%s", line, strlen(line) > 40 ? "..." : "");
-	return json_pack("{s:s, s:s}", "error", "unknown request (status, peers)", "request",
-			 what);
+	return json_pack("{s:s, s:s}", "error", "unknown request (status, peers, or an edit)",
+			 "request", what);
 }
 
 json_t *control_dispatch(struct daemon *d, const char *line)
@@ -113,5 +115,6 @@ json_t *control_dispatch(struct daemon *d, const char *line)
 	 * hook in here: each handler answers its own lines and returns NULL
 	 * for any other, so the next one (at last unknown_request) sees it.
 	 */
-	return unknown_request(line);
+	json_t *edit = control_edit(d, line);
+	return edit ? edit : unknown_request(line);
 }

@@ -26,47 +26,9 @@ static int fail(char *err, size_t errsz, int e, const char *what)
 	return e < 0 ? e : -e;
 }
 
-static uint64_t seed_now(void)
+uint64_t daemon_seed(void)
 {
 	return (uint64_t)kern_now() ^ ((uint64_t)getpid() << 32);
-}
-
-/*
- * The book: with BPF, the pinned map (a restart finds every record the
- * kernel wrote); a new map imports addrbook.json. Without BPF, the file.
- * A corrupt file is moved aside and the daemon starts with an empty book.
- */
-static int open_book(struct daemon *d, char *err, size_t errsz)
-{
-	struct book_opts bo = { .strict = d->cfg.strict, .seed = seed_now() };
-	struct book_file_opts fo = { .wall_offset_ns = kern_wall_offset() };
-	struct book *file = NULL;
-	char why[512] = "";
-	int e = book_load(d->cfg.book, &bo, &fo, &file, why, sizeof(why));
-	if (e < 0 && e != -ENOENT) {
-		char moved[CONFIG_PATH_MAX + 32] = "";
-		book_quarantine(d->cfg.book, moved, sizeof(moved));
-		fprintf(stderr, "mukan-dialerd: %s; moved aside to %s, starting with an empty book\n",
-			why, moved[0] ? moved : "(could not move it)");
-	}
-	if (!d->kern) {
-		if (file) {
-			d->book = file;
-			return 0;
-		}
-		return book_new(&d->book, &bo) < 0 ? fail(err, errsz, -ENOMEM, "book") : 0;
-	}
-	if (file && kern_fresh(d->kern)) {
-		struct kern_import_tally t;
-		e = kern_book_import(d->kern, d->cfg.strict, bo.seed, file, &d->book, &t, err, errsz);
-		book_free(file);
-		if (e == 0)
-			fprintf(stderr, "mukan-dialerd: imported %u addresses from %s into the map\n",
-				t.imported, d->cfg.book);
-		return e;
-	}
-	book_free(file);
-	return kern_book_open(d->kern, d->cfg.strict, bo.seed, &d->book, err, errsz);
 }
 
 static int add_persistent(void *ctx, const struct netaddr *na)
@@ -110,7 +72,7 @@ static int start_manager(struct daemon *d, char *err, size_t errsz)
 	mc.min_session_ns = d->cfg.handshake_timeout_ns;
 	mc.rules = d->rules;
 	mc.persist.max_period_ns = d->cfg.persistent_max_dial_period_ns;
-	mc.seed = seed_now();
+	mc.seed = daemon_seed();
 	int e = manager_new(&d->mgr, d->book, &mc);
 	if (e < 0)
 		return fail(err, errsz, e, "peer manager");
@@ -162,6 +124,7 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 	memset(d, 0, sizeof(*d));
 	d->cfg = *cfg;
 	d->sigfd = d->ctl.listen_fd = d->node.listen_fd = d->node.fd = -1;
+	d->home_lock_fd = d->pin_lock_fd = -1;
 	for (unsigned i = 0; i < FD_SAVE_RESERVE; i++)
 		d->fd_reserve[i] = -1;
 	d->started = kern_now();
@@ -182,15 +145,28 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 	if ((e = fd_limit_ensure(&d->fd_need, &d->fd_limit, err, errsz)) < 0)
 		return e;
 	fd_reserve_take(d);
+	/* Nothing created, pinned, attached or listened on before both locks are ours. */
+	if ((e = daemon_lock(d, err, errsz)) < 0)
+		return e;
+	struct book *file;
+	if ((e = daemon_load_book_file(d, &file, err, errsz)) < 0)
+		return e;
 	if (cfg->bpf) {
+		/* A new map (or an empty one too small) is made big enough for the file. */
+		uint32_t need = file ? book_file_count(file) : 0;
 		/* Join the cgroup the programs watch, so our own dials are recorded. */
-		if ((e = daemon_cgroup_open(&d->cg, cfg->cgroup, err, errsz)) < 0)
+		if ((e = daemon_cgroup_open(&d->cg, cfg->cgroup, err, errsz)) < 0) {
+			book_free(file);
 			return e;
-		struct kern_opts ko = { .pin_dir = cfg->pin_dir, .cgroup = d->cg.path };
-		if ((e = kern_open(&d->kern, &ko, err, errsz)) < 0)
+		}
+		struct kern_opts ko = { .pin_dir = cfg->pin_dir, .cgroup = d->cg.path,
+					.capacity = need > cfg->book_capacity ? need : cfg->book_capacity,
+					.min_capacity = need };
+		if ((e = kern_open(&d->kern, &ko, err, errsz)) < 0 ||
+		    (e = daemon_cgroup_join(&d->cg, err, errsz)) < 0) {
+			book_free(file);
 			return e;
-		if ((e = daemon_cgroup_join(&d->cg, err, errsz)) < 0)
-			return e;
+		}
 		struct mukan_config kc;
 		if (kern_config_read(d->kern, &kc) == 0 && !kern_config_problem(&kc)) {
 			/* Our dial timeout is the kernel's SYN deadline too. */
@@ -199,12 +175,9 @@ int daemon_init(struct daemon *d, const struct dialer_config *cfg, char *err, si
 			d->rules = kc;
 		}
 	}
-	if ((e = open_book(d, err, errsz)) < 0)
+	if ((e = daemon_open_book(d, file, err, errsz)) < 0)
 		return e;
 	daemon_records_watch(d);
-	struct mukan_book_meta meta;
-	if (d->kern && kern_meta_read(d->kern, &meta) == 0)
-		d->meta_generation = meta.generation;
 
 	unsigned k = cfg->max_inflight;
 	if ((e = io_uring_queue_init(ENGINE_SQES_PER_DIAL * k + 64, &d->ring, 0)) < 0)
@@ -264,10 +237,10 @@ static void housekeeping(struct daemon *d, int64_t now)
 			}
 		}
 		kern_events_poll(d->kern, on_kernel_event, d, 0);
-		struct mukan_book_meta m;
-		if (kern_meta_read(d->kern, &m) == 0 && m.generation != d->meta_generation) {
-			/* An operator changed records in the map (mukan-dialctl --live). */
-			d->meta_generation = m.generation;
+		uint64_t gen = kern_records_gen(d->kern);
+		if (gen != d->records_seen) {
+			/* Another process wrote records (bpftool, or a tool that skipped the lock). */
+			d->records_seen = gen;
 			daemon_records_resync(d);
 			manager_recount(d->mgr, now);
 		}
@@ -279,13 +252,31 @@ static void housekeeping(struct daemon *d, int64_t now)
 	d->next_housekeeping = now + HOUSEKEEPING_NS;
 }
 
+/*
+ * Every save advances the book's generation; with BPF the map records it, so
+ * the next start knows the map holds all of this file. A file holding
+ * another book or more records is kept aside first (book_save_guarded).
+ */
 int daemon_save(struct daemon *d, char *err, size_t errsz)
 {
 	struct book_file_opts fo = { .wall_offset_ns = kern_wall_offset() };
+	struct mukan_book_meta *m = d->kern ? kern_meta(d->kern) : NULL;
+	uint64_t gen = (m ? m->book_gen : book_file_generation(d->book)) + 1;
+	book_set_file_generation(d->book, gen);
+	char kept[CONFIG_PATH_MAX + 256] = "";
 	/* The reserve is for this: a save never meets "Too many open files". */
 	fd_reserve_give(d);
-	int e = book_save(d->book, d->cfg.book, &fo, err, errsz);
+	int e = book_save_guarded(d->book, d->book_path, &fo, &d->file_seen, kept, sizeof(kept),
+				  err, errsz);
 	fd_reserve_take(d);
+	if (kept[0])
+		fprintf(stderr, "mukan-dialerd: %s; saved %u addresses (generation %llu) in its "
+				"place\n",
+			kept, book_file_count(d->book), (unsigned long long)gen);
+	if (e == 0 && m) {
+		m->book_gen = gen;
+		m->synced_unix_ns = kern_now() + kern_wall_offset();
+	}
 	return e;
 }
 
@@ -406,7 +397,11 @@ void daemon_free(struct daemon *d)
 		io_uring_queue_exit(&d->ring);
 	free(d->pending);
 	book_free(d->book);
+	daemon_meta_own(d, false);
 	kern_close(d->kern);
+	kern_unlock(d->pin_lock_fd);
+	if (d->home_lock_fd >= 0)
+		close(d->home_lock_fd);
 	daemon_cgroup_close(&d->cg);
 	if (d->sigfd >= 0)
 		close(d->sigfd);

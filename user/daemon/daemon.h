@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <liburing.h>
 
+#include "book/book_file.h"
 #include "config.h"
 #include "engine/engine.h"
 #include "manager/manager.h"
@@ -154,9 +155,13 @@ struct daemon {
 	unsigned fd_limit;
 	struct control ctl;
 	struct node_link node;
+	int home_lock_fd, pin_lock_fd; /* held for the daemon's life */
 	bool stopping, reload;
 	int64_t started, next_save, next_housekeeping;
-	uint32_t meta_generation, config_generation;
+	uint64_t records_seen; /* meta's records_gen as of our last look or own bump */
+	uint32_t config_generation;
+	struct book_file_seen file_seen; /* the book file as last read or written */
+	char book_path[CONFIG_PATH_MAX]; /* its absolute path, for meta */
 	uint64_t kernel_events;
 	char last_config_problem[128];
 };
@@ -205,6 +210,8 @@ void control_expire(struct daemon *d, int64_t now);
 int64_t control_next_deadline(const struct daemon *d);
 void control_resume(struct daemon *d);
 void control_close(struct daemon *d, const char *path);
+/* control_edit.c: a live edit of the book sent by mukan-dialctl (JSON line), or NULL. */
+json_t *control_edit(struct daemon *d, const char *line);
 
 /* daemon_handoff.c: the node's socket. */
 int node_open(struct daemon *d, const char *path);
@@ -216,6 +223,18 @@ int64_t node_next_deadline(const struct daemon *d);
 /* Hand a connection to the node if one is there: true when handed (fd closed). */
 bool node_give(struct daemon *d, const struct peer_conn *c);
 void node_close(struct daemon *d, const char *path);
+
+/* book_start.c: lock, load the file, open the map, decide (docs/live.md). */
+int daemon_lock(struct daemon *d, char *err, size_t errsz);
+/* The --book file (NULL when there is none; a corrupt one is moved aside). */
+int daemon_load_book_file(struct daemon *d, struct book **file, char *err, size_t errsz);
+/* The book to run with, from the map and the file (which it frees). */
+int daemon_open_book(struct daemon *d, struct book *file, char *err, size_t errsz);
+uint64_t daemon_seed(void);
+/* The daemon changed records itself: bump records_gen, re-read if someone else did too. */
+void daemon_records_changed(struct daemon *d);
+/* What to write in meta while we run (owner pid, control socket), and clear at stop. */
+void daemon_meta_own(struct daemon *d, bool own);
 
 /* peer_lists.c: comma-separated lists from the config. */
 int peer_list_each(const char *list, bool ids_only,

@@ -58,8 +58,8 @@ void daemon_records_resync(struct daemon *d)
 	kern_index_sync(d->kern, d->book);
 	const struct book_sync_tally *t = book_last_sync(d->book);
 	fprintf(stderr,
-		"mukan-dialerd: records changed in the map: %d re-read (%u slots changed, %u "
-		"quarantined, %u expired from full buckets)\n",
+		"mukan-dialerd: records changed in the map by another process: %d re-read (%u "
+		"slots changed, %u quarantined, %u expired from full buckets)\n",
 		n, t->changed, t->quarantined, t->expired);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kern_index.c - the kernel's address index (book_idx) made to agree with a
- * book, and the book as a reader sees it (a private copy of the slots).
+ * book.
  *
  * The book tells book_idx of every change it makes (kern_index_hook), but
  * entries it never made stay: one left by a process that died mid-write, one
@@ -45,34 +45,4 @@ int kern_index_sync(struct kern *k, const struct book *b)
 	}
 	free(stale);
 	return removed;
-}
-
-int kern_book_snapshot(struct kern *k, bool strict, struct book **out, char *err, size_t errsz)
-{
-	struct mukan_book_meta m;
-	int e = kern_meta_read(k, &m);
-	if (e < 0) {
-		snprintf(err, errsz, "cannot read the meta map: %s", strerror(-e));
-		return e;
-	}
-	struct book_opts o = { .strict = strict, .capacity = k->capacity, .seed = 1 };
-	struct book *b;
-	if ((e = book_new(&b, &o)) < 0) {
-		snprintf(err, errsz, "out of memory");
-		return e;
-	}
-	if (m.key_len > 0 && m.key_len <= BOOK_KEY_MAX) {
-		book_set_key(b, (const char *)m.key, m.key_len);
-		book_set_hash_key(b, m.hash_key);
-	}
-	/* One copy of each slot, then the book is built on the copy alone. */
-	for (uint32_t i = 0; i < k->capacity; i++)
-		memcpy(book_slot_mut(b, i), (const void *)&k->slots[i], sizeof(struct mukan_peer));
-	book_set_now(b, kern_now());
-	if ((e = book_resync(b, err, errsz)) < 0) {
-		book_free(b);
-		return e;
-	}
-	*out = b;
-	return 0;
 }

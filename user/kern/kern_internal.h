@@ -17,6 +17,10 @@ struct kern_map_def {
 };
 extern const struct kern_map_def kern_maps[KM_COUNT];
 
+/* meta_v1 pinned by an earlier version, renamed here while it is migrated. */
+#define KERN_META_V1_KNAME "meta_v1"
+#define KERN_META_V1_ASIDE "meta_v1_migrating" /* bpffs names take no dots */
+
 /* The programs' attachments, pinned as links. */
 enum kern_link_id { KL_SOCKOPS, KL_CONNECT4, KL_CONNECT6, KL_COUNT };
 extern const char *const kern_link_pins[KL_COUNT];
@@ -33,8 +37,13 @@ struct kern {
 	int fd[KM_COUNT]; /* owned only when so == NULL */
 	struct mukan_peer *slots;
 	size_t map_len;
+	struct mukan_book_meta *meta; /* mmapped */
+	size_t meta_len;
 	uint32_t capacity;
 	bool fresh;
+	bool migrate_v1;		 /* a meta_v1 was found: its fields are in v1 */
+	struct mukan_book_meta_v1 v1;
+	uint32_t replaced_capacity;	 /* an empty book of this size was replaced */
 	struct ring_buffer *rb;
 	kern_event_fn ev_cb;
 	void *ev_ctx;
@@ -42,7 +51,14 @@ struct kern {
 
 int kern_map_fd(const struct kern *k, enum kern_map_id id);
 int kern_mmap_book(struct kern *k, char *err, size_t errsz);
+int kern_mmap_meta(struct kern *k, char *err, size_t errsz);
 void kern_path(const char *dir, const char *name, char *out, size_t sz);
+
+/* kern_book.c, for kern_import.c. */
+struct book;
+void kern_insert_all(struct book *live, const struct book *file, unsigned *imported,
+		     unsigned *refused, char *first_refusal, size_t sz);
+bool kern_same_keys(const struct book *x, const struct book *y);
 
 /* kern_log.c: libbpf's messages go to a buffer; the tail explains a refusal. */
 void kern_log_capture(void);

@@ -47,20 +47,43 @@ int kern_index_count(struct kern *k)
 
 int kern_meta_read(struct kern *k, struct mukan_book_meta *m)
 {
-	uint32_t zero = 0;
-	return bpf_map_lookup_elem(kern_map_fd(k, KM_META), &zero, m);
+	if (!k->meta)
+		return -ENODATA;
+	memcpy(m, k->meta, sizeof(*m));
+	m->records_gen = kern_records_gen(k);
+	return 0;
 }
 
-int kern_meta_write(struct kern *k, const struct mukan_book_meta *m)
+uint64_t kern_records_gen(struct kern *k)
 {
-	uint32_t zero = 0;
-	return bpf_map_update_elem(kern_map_fd(k, KM_META), &zero, m, BPF_ANY);
+	return __atomic_load_n(&k->meta->records_gen, __ATOMIC_ACQUIRE);
 }
+
+uint64_t kern_records_bump(struct kern *k)
+{
+	return __atomic_fetch_add(&k->meta->records_gen, 1, __ATOMIC_ACQ_REL);
+}
+
+#define CONFIG_READ_TRIES 16
 
 int kern_config_read(struct kern *k, struct mukan_config *c)
 {
+	/*
+	 * A lookup copies the value while a writer (bpftool, mukan-dialctl) may be
+	 * copying a new one in: a read can mix the two. Read until two agree.
+	 */
 	uint32_t zero = 0;
-	return bpf_map_lookup_elem(kern_map_fd(k, KM_CONFIG), &zero, c);
+	int fd = kern_map_fd(k, KM_CONFIG);
+	int e = bpf_map_lookup_elem(fd, &zero, c);
+	for (int i = 0; e == 0 && i < CONFIG_READ_TRIES; i++) {
+		struct mukan_config again;
+		if ((e = bpf_map_lookup_elem(fd, &zero, &again)) < 0)
+			break;
+		if (memcmp(c, &again, sizeof(again)) == 0)
+			return 0;
+		*c = again;
+	}
+	return e < 0 ? e : -EAGAIN; /* written without pause: try again later */
 }
 
 const char *kern_config_problem(const struct mukan_config *c)
@@ -173,9 +196,14 @@ int kern_status(const char *pin_dir, struct kern_status *st, char *err, size_t e
 	int e = kern_open_pinned(&k, dir, err, errsz);
 	if (e == -ENOENT)
 		return 0; /* nothing pinned: a valid state to report */
+	if (e == -EPROTO) {
+		st->maps_pinned = true; /* of another layout: pinned, not readable here */
+		return 0;
+	}
 	if (e < 0)
 		return e;
 	st->maps_pinned = true;
+	st->meta_ok = kern_meta_read(k, &st->meta) == 0;
 	st->book_capacity = k->capacity;
 	for (uint32_t i = 0; i < k->capacity; i++)
 		st->book_used += k->slots[i].in_use != 0;
