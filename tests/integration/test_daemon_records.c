@@ -12,11 +12,20 @@
  * rest. On today's main the daemon dies with SIGSEGV in bucket_del and every
  * later start fails.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -386,6 +395,303 @@ Test(daemon_records, garbage_by_bpftool_is_quarantined_or_put_right)
 		  "an impossible count is cut to the largest fail_limit: %u", fixed.failures);
 	cr_assert(df_wait_connected(d, 2, 5000, &max_seen), "the daemon after the repair");
 	assert_index_true(d, NULL, 0);
+	df_daemon_signal(d, SIGTERM);
+	cr_assert_eq(df_daemon_wait(d, DF_EXIT_TIMEOUT_MS), 0);
+}
+
+/* ---- the multi-writer stress with a daemon ------------------------------------------ */
+
+#define STRESS_ADDS 40	      /* `book add --live` per loop, two loops */
+#define STRESS_IMPORT 100     /* records of the imported file */
+#define STRESS_THREADS 2
+#define STRESS_MAX_CONNECTS 100000 /* per thread, a bound; they stop when the writers do */
+
+/* A child: run `mukan-dialctl ARGS...` once per i in [from, to), the address
+ * made from i; exit status = the number of runs that failed. */
+static _Noreturn void add_loop(const struct df_daemon *d, int from, int to)
+{
+	char bin[512];
+	snprintf(bin, sizeof(bin), "%s/mukan-dialctl", getenv("MUKAN_BUILD"));
+	int failed = 0;
+	for (int i = from; i < to; i++) {
+		char addr[128];
+		snprintf(addr, sizeof(addr), "%040x@10.%d.0.1:26656", 0x5000 + i, 1 + i);
+		char *argv[] = { bin, "book", "add", "--live", "--no-strict", "--pin-dir",
+				 (char *)d->pin_dir, addr, NULL };
+		pid_t pid = fork();
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+			dup2(null, 1);
+			execv(bin, argv);
+			_exit(127);
+		}
+		int st = -1;
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			failed++;
+	}
+	_exit(failed > 100 ? 100 : failed);
+}
+
+struct stress_dialer {
+	struct sockaddr_in to[8];
+	unsigned n_to;
+	volatile int *stop; /* shared with the parent (MAP_SHARED) */
+	unsigned refused[8], other;
+	pthread_mutex_t lock;
+};
+
+static void *stress_thread(void *arg)
+{
+	struct stress_dialer *x = arg;
+	unsigned refused[8] = { 0 }, other = 0;
+	for (unsigned i = 0; i < STRESS_MAX_CONNECTS && !*x->stop; i++) {
+		unsigned t = i % x->n_to;
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (s < 0) {
+			other++;
+			continue;
+		}
+		if (connect(s, (struct sockaddr *)&x->to[t], sizeof(x->to[t])) < 0 &&
+		    errno == ECONNREFUSED)
+			refused[t]++;
+		else
+			other++;
+		close(s);
+	}
+	pthread_mutex_lock(&x->lock);
+	for (unsigned t = 0; t < x->n_to; t++)
+		x->refused[t] += refused[t];
+	x->other += other;
+	pthread_mutex_unlock(&x->lock);
+	return NULL;
+}
+
+/* Counts the dialer child reports. */
+struct stress_totals {
+	unsigned refused[8], other;
+	int err;
+};
+
+/* A child in the farm's namespace and the daemon's cgroup: threads of
+ * refused connects until *stop; the totals go to wfd. */
+static void dial_child(int wfd, const struct df_daemon *d, struct stress_dialer *x)
+{
+	alarm(60);
+	struct stress_totals r = { 0 };
+	char procs[400], pid[32];
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", d->cgroup);
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	int ns = open(df.farm.ns_path, O_RDONLY | O_CLOEXEC);
+	int cg = open(procs, O_WRONLY | O_CLOEXEC);
+	if (ns < 0 || setns(ns, CLONE_NEWNET) < 0 || cg < 0 ||
+	    write(cg, pid, strlen(pid)) != (ssize_t)strlen(pid))
+		r.err = errno ? errno : EIO;
+	pthread_mutex_init(&x->lock, NULL);
+	pthread_t th[STRESS_THREADS];
+	unsigned started = 0;
+	for (unsigned i = 0; r.err == 0 && i < STRESS_THREADS; i++)
+		if (pthread_create(&th[i], NULL, stress_thread, x) == 0)
+			started++;
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	memcpy(r.refused, x->refused, sizeof(r.refused));
+	r.other = x->other;
+	if (write(wfd, &r, sizeof(r)) < 0)
+		_exit(2);
+	_exit(0);
+}
+
+static pid_t spawn_child(void (*fn)(const struct df_daemon *, int, int), const struct df_daemon *d,
+			 int a, int b)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		fn(d, a, b);
+	return pid;
+}
+
+static int wait_child(pid_t pid, int timeout_ms)
+{
+	for (int64_t end = df_now_ms() + timeout_ms; df_now_ms() < end; df_sleep_ms(20)) {
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+/* An addrbook.json of STRESS_IMPORT records, each in its own /16. */
+static void write_import_file(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"key\": \"0123456789abcdef01234567\", \"addrs\": [");
+	for (int i = 0; i < STRESS_IMPORT; i++)
+		fprintf(f,
+			"%s{\"addr\": {\"id\": \"%040x\", \"ip\": \"10.%d.0.2\", \"port\": 26656}, "
+			"\"src\": {\"id\": \"\", \"ip\": \"10.%d.0.2\", \"port\": 26656}, "
+			"\"buckets\": [], \"attempts\": 0, \"bucket_type\": 1, "
+			"\"last_attempt\": \"2026-01-01T00:00:00Z\", "
+			"\"last_success\": \"0001-01-01T00:00:00Z\", "
+			"\"last_ban_time\": \"0001-01-01T00:00:00Z\"}",
+			i ? "," : "", 0x7000 + i, 100 + i, 100 + i);
+	fprintf(f, "]}\n");
+	cr_assert_eq(fclose(f), 0);
+}
+
+static _Noreturn void import_loop(const struct df_daemon *d, int times, int unused)
+{
+	(void)unused;
+	char bin[512], path[300];
+	snprintf(bin, sizeof(bin), "%s/mukan-dialctl", getenv("MUKAN_BUILD"));
+	snprintf(path, sizeof(path), "%s/import.json", d->home);
+	int failed = 0;
+	for (int i = 0; i < times; i++) {
+		char *argv[] = { bin, "book", "import", "--live", "--no-strict", "--pin-dir",
+				 (char *)d->pin_dir, path, NULL };
+		pid_t pid = fork();
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+			dup2(null, 1);
+			execv(bin, argv);
+			_exit(127);
+		}
+		int st = -1;
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			failed++;
+	}
+	_exit(failed);
+}
+
+/*
+ * Everyone who writes records at once: the kernel (refused connects from two
+ * threads in the daemon's cgroup, gate off so none is refused by the gate),
+ * the daemon (max-outbound 0: it dials nobody, but applies every live edit,
+ * re-reads, checks its slots), two `book add --live` loops and repeated
+ * `book import --live`, all through the pin-dir lock. Afterwards every
+ * book_idx entry names a slot holding its key, every added and imported
+ * record is there exactly once, nothing was quarantined, and each target's
+ * dials, failures and attempts equal the refused connects to it.
+ */
+Test(daemon_records, kernel_daemon_and_live_writers_at_once)
+{
+	const char *const mix[] = { "--live", "1", "--closed", "4", "--seed", "83", NULL };
+	df_farm_start("mw", mix);
+	struct df_daemon *d = df_daemon_new();
+	df_daemon_copy_farm_book(d);
+	const char *const flags[] = { "--max-outbound", "0", NULL };
+	df_daemon_start_ready(d, flags);
+	char path[300];
+	snprintf(path, sizeof(path), "%s/import.json", d->home);
+	write_import_file(path);
+
+	/* The gate off: every connect must reach the peer and be counted. */
+	struct kern *k;
+	char err[512];
+	cr_assert_eq(kern_open_pinned(&k, d->pin_dir, err, sizeof(err)), 0, "%s", err);
+	struct mukan_config c;
+	cr_assert_eq(kern_config_read(k, &c), 0);
+	c.flags = 0;
+	cr_assert_eq(kern_config_write(k, &c, err, sizeof(err)), 0, "%s", err);
+	kern_close(k);
+
+	static struct stress_dialer *x;
+	x = mmap(NULL, sizeof(*x) + sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		 -1, 0);
+	cr_assert_neq(x, MAP_FAILED);
+	memset(x, 0, sizeof(*x));
+	x->stop = (volatile int *)(x + 1);
+	uint8_t tid[4][MUKAN_ID_LEN];
+	size_t i;
+	json_t *p;
+	json_array_foreach(df_farm_peers(), i, p) {
+		if (strcmp(df_peer_category(p), "closed") != 0 || x->n_to == 4)
+			continue;
+		df_peer_id(p, tid[x->n_to]);
+		const char *a = df_peer_str(p, "addr"); /* id@ip:port */
+		char ip[64];
+		int port;
+		cr_assert_eq(sscanf(strchr(a, '@') + 1, "%63[^:]:%d", ip, &port), 2, "%s", a);
+		x->to[x->n_to].sin_family = AF_INET;
+		x->to[x->n_to].sin_port = htons((uint16_t)port);
+		cr_assert_eq(inet_pton(AF_INET, ip, &x->to[x->n_to].sin_addr), 1);
+		x->n_to++;
+	}
+	cr_assert_eq(x->n_to, 4);
+
+	int pfd[2];
+	cr_assert_eq(pipe(pfd), 0);
+	pid_t dialer = fork();
+	cr_assert_geq(dialer, 0);
+	if (dialer == 0) {
+		close(pfd[0]);
+		dial_child(pfd[1], d, x);
+	}
+	close(pfd[1]);
+	pid_t w1 = spawn_child(add_loop, d, 0, STRESS_ADDS);
+	pid_t w2 = spawn_child(add_loop, d, STRESS_ADDS, 2 * STRESS_ADDS);
+	pid_t w3 = spawn_child(import_loop, d, 3, 0);
+	int s1 = wait_child(w1, 60000), s2 = wait_child(w2, 60000), s3 = wait_child(w3, 60000);
+	*x->stop = 1;
+	struct stress_totals r;
+	struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
+	cr_assert_gt(poll(&pf, 1, 20000), 0, "the dialer never reported");
+	cr_assert_eq(read(pfd[0], &r, sizeof(r)), (ssize_t)sizeof(r));
+	close(pfd[0]);
+	wait_child(dialer, 5000);
+	cr_assert_eq(r.err, 0, "dialer: %s", strerror(r.err));
+	cr_assert(s1 == 0 && s2 == 0, "add loops: status %d, %d (failed adds)", s1, s2);
+	cr_assert_eq(s3, 0, "import loop: status %d", s3);
+	cr_assert_eq(kill(d->pid, 0), 0, "the daemon died");
+	df_sleep_ms(1500); /* a housekeeping tick: the daemon's own check ran over the slots */
+
+	/* Every record there once; the index true; the counts exact. */
+	cr_assert_eq(kern_open_pinned(&k, d->pin_dir, err, sizeof(err)), 0, "%s", err);
+	const struct mukan_peer *slots = kern_slots(k);
+	unsigned seen_add[2 * STRESS_ADDS] = { 0 }, seen_imp[STRESS_IMPORT] = { 0 };
+	unsigned in_use = 0;
+	for (uint32_t s = 0; s < kern_capacity(k); s++) {
+		struct mukan_peer q = slots[s];
+		if (!q.in_use)
+			continue;
+		in_use++;
+		uint32_t n = (uint32_t)q.id[16] << 24 | (uint32_t)q.id[17] << 16 |
+			     (uint32_t)q.id[18] << 8 | q.id[19];
+		if (n >= 0x5000 && n < 0x5000 + 2 * STRESS_ADDS)
+			seen_add[n - 0x5000]++;
+		if (n >= 0x7000 && n < 0x7000 + STRESS_IMPORT)
+			seen_imp[n - 0x7000]++;
+	}
+	for (unsigned n = 0; n < 2 * STRESS_ADDS; n++)
+		cr_assert_eq(seen_add[n], 1, "added record %u is there %u times", n, seen_add[n]);
+	for (unsigned n = 0; n < STRESS_IMPORT; n++)
+		cr_assert_eq(seen_imp[n], 1, "imported record %u is there %u times", n, seen_imp[n]);
+	unsigned total = 0;
+	for (unsigned t = 0; t < 4; t++) {
+		struct mukan_peer q;
+		int s = live_slot(d->pin_dir, tid[t], &q);
+		cr_assert_geq(s, 0);
+		total += r.refused[t];
+		cr_assert_eq(q.dials, r.refused[t], "target %u: dials %u, refused connects %u", t,
+			     q.dials, r.refused[t]);
+		cr_assert_eq(q.failures, r.refused[t], "target %u: failures %u of %u", t, q.failures,
+			     r.refused[t]);
+		cr_assert_eq(q.attempts, (int32_t)r.refused[t], "target %u: attempts %d of %u", t,
+			     q.attempts, r.refused[t]);
+	}
+	kern_close(k);
+	cr_assert_eq(r.other, 0, "every connect was refused");
+	cr_assert_gt(total, 1000, "the kernel side hardly overlapped (%u connects)", total);
+	assert_index_true(d, NULL, 0);
+	char *log = df_daemon_log(d);
+	cr_assert_null(strstr(log, "quarantined"), "nothing was bad, nothing quarantined:\n%s", log);
+	free(log);
+	fprintf(stderr, "daemon-it: writers: %u kernel connects, %u live adds, %d imports of %d, "
+		"%u records in the map\n", total, 2 * STRESS_ADDS, 3, STRESS_IMPORT, in_use);
+	munmap(x, sizeof(*x) + sizeof(int));
 	df_daemon_signal(d, SIGTERM);
 	cr_assert_eq(df_daemon_wait(d, DF_EXIT_TIMEOUT_MS), 0);
 }
